@@ -22,3 +22,5 @@ export const DomainNotEmptyError = defineError('DomainNotEmptyError', 'DOMAIN_NO
 export const InvalidNameError = defineError('InvalidNameError', 'INVALID_NAME');
 export const ConflictError = defineError('ConflictError', 'CONFLICT');
 export const LimitError = defineError('LimitError', 'LIMIT');
+/** A value that is not a name but is still malformed: a flag, a route action, a UID, a message field. */
+export const InvalidArgumentError = defineError('InvalidArgumentError', 'INVALID_ARGUMENT');

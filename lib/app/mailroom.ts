@@ -1,0 +1,124 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { SMTPServer } from 'smtp-server';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { IngestJob } from '../ingest/types.js';
+import type { Outbound } from '../outbound/types.js';
+import { FsBlobStore } from '../blob/fs/fs-blob-store.js';
+import { SqliteJobQueue } from '../queue/sqlite/sqlite-job-queue.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { SmtpOutbound } from '../outbound/smtp-outbound.js';
+import { CaptureOutbound } from '../outbound/capture-outbound.js';
+import { createSmtpServer } from '../smtp/server.js';
+import { LocalRunner, type LocalRunnerOptions } from '../runner/local-runner.js';
+import { createIngestHandler } from '../../functions/ingest.js';
+import type { WebhookOptions } from '../events/webhook.js';
+
+/** Where the embedded default keeps everything, under the data directory. */
+export function dataPaths(dataDir: string) {
+  return {
+    store: join(dataDir, 'mailroom.db'),
+    queue: join(dataDir, 'queue.db'),
+    blobs: join(dataDir, 'blobs'),
+  };
+}
+
+/** The embedded adapters over one data directory: what `mailroom dev` and the CLI share. */
+export function openEmbedded(config: Pick<Config, 'dataDir' | 'maxReceiveCount' | 'smarthost'>) {
+  mkdirSync(config.dataDir, { recursive: true });
+  const paths = dataPaths(config.dataDir);
+  const blobs = new FsBlobStore(paths.blobs);
+  const queue = new SqliteJobQueue<IngestJob>({ path: paths.queue, maxReceiveCount: config.maxReceiveCount });
+  const store = SqliteStore.open(paths.store);
+  const outbound: Outbound = config.smarthost ? new SmtpOutbound(config.smarthost) : new CaptureOutbound(blobs);
+  return {
+    blobs,
+    queue,
+    store,
+    outbound,
+    async close() {
+      await outbound.close?.();
+      queue.close();
+      await store.close();
+    },
+  };
+}
+
+export type Embedded = ReturnType<typeof openEmbedded>;
+
+export interface RunningMailroom {
+  embedded: Embedded;
+  smtpPort: number;
+  submissionPort: number;
+  runner: LocalRunner<IngestJob>;
+  /** Stops accepting, lets sessions finish briefly, finishes the batch in hand. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  runner?: LocalRunnerOptions;
+  webhook?: WebhookOptions;
+  /** Do not start the in-process ingest runner (a separate process runs it). */
+  noRunner?: boolean;
+}
+
+function listen(server: SMTPServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.server.once('error', onError);
+    server.listen(port, host, () => {
+      server.server.off('error', onError);
+      resolve((server.server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: SMTPServer): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Runs the whole pipeline in this process: MX and submission listeners, and the ingest runner. */
+export async function startMailroom(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningMailroom> {
+  const embedded = openEmbedded(config);
+  const handler = createIngestHandler({ ...embedded, logger, webhook: options.webhook });
+  const runner = new LocalRunner(embedded.queue, handler, logger.child({ component: 'ingest' }), {
+    visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    ...options.runner,
+  });
+  const deps = { ...embedded, logger: logger.child({ component: 'smtp' }), onQueued: () => runner.notify() };
+  const common = {
+    hostname: config.hostname,
+    maxMessageBytes: config.maxMessageBytes,
+    maxRecipients: config.maxRecipients,
+  };
+  const mx = createSmtpServer(deps, { ...common, mode: 'mx' });
+  const submission = createSmtpServer(deps, {
+    ...common,
+    mode: 'submission',
+    allowInsecureAuth: config.allowInsecureAuth,
+  });
+  let smtpPort: number;
+  let submissionPort: number;
+  try {
+    smtpPort = await listen(mx, config.smtpPort, config.host);
+    submissionPort = await listen(submission, config.submissionPort, config.host);
+  } catch (err) {
+    await Promise.all([close(mx), close(submission)]).catch(() => undefined);
+    await embedded.close();
+    throw err;
+  }
+  if (!options.noRunner) runner.start();
+  return {
+    embedded,
+    smtpPort,
+    submissionPort,
+    runner,
+    async stop() {
+      await Promise.all([close(mx), close(submission)]);
+      await runner.stop();
+      await embedded.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import type { Config } from '../config.js';
+import { createLogger } from '../log.js';
+import { startMailroom } from '../app/mailroom.js';
+import { bootstrapFirstStart } from '../app/bootstrap.js';
+
+/** `mailroom dev`: the whole system in this process until SIGINT or SIGTERM. */
+export async function runDev(config: Config, json: boolean): Promise<void> {
+  const logger = createLogger({ level: config.logLevel, pretty: json ? false : undefined });
+  const running = await startMailroom(config, logger);
+  const created = await bootstrapFirstStart(running.embedded.store);
+  const banner = {
+    dataDir: config.dataDir,
+    smtp: `${config.host}:${running.smtpPort}`,
+    submission: `${config.host}:${running.submissionPort}`,
+    ...(created ? { account: created.address, password: created.password } : {}),
+  };
+  if (json) {
+    process.stdout.write(JSON.stringify({ ready: banner }) + '\n');
+  } else {
+    const lines = [
+      '',
+      'Mailroom is running.',
+      `  SMTP (MX)     ${banner.smtp}`,
+      `  submission    ${banner.submission}   (AUTH PLAIN/LOGIN)`,
+      `  data          ${config.dataDir}`,
+      ...(created
+        ? [`  account       ${created.address}`, `  password      ${created.password}   (shown once; change it with: npx mailroom user passwd ${created.address})`]
+        : []),
+      '',
+      'Send a test mail:',
+      `  swaks --server ${config.host}:${running.smtpPort} --to demo@example.test --from you@elsewhere.test`,
+      'and see it:',
+      '  npx mailroom message list demo@example.test',
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      logger.info({ signal }, 'stopping: no new connections, finishing sessions and the batch in hand');
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      running.stop().then(resolve, (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        resolve();
+      });
+    };
+    const onInt = () => shutdown('SIGINT');
+    const onTerm = () => shutdown('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+  logger.info('stopped');
+}

@@ -1,0 +1,152 @@
+import type { BlobStore } from '../blob/types.js';
+import type { Store } from '../store/types.js';
+import type { Outbound } from '../outbound/types.js';
+import type { Logger } from '../log.js';
+import type { ParsedMessage } from '../mail/types.js';
+import { parseMessage } from '../mail/parse.js';
+import { resolveRecipient, type Action } from '../routing/resolve.js';
+import { postWebhook, type MessageEvent, type WebhookOptions } from '../events/webhook.js';
+import type { IngestJob } from './types.js';
+
+export interface IngestDeps {
+  blobs: BlobStore;
+  store: Store;
+  outbound: Outbound;
+  logger: Logger;
+  webhook?: WebhookOptions;
+}
+
+export interface IngestResult {
+  delivered: { account: string; folder: string; uid: number; duplicate: boolean }[];
+  forwarded: string[];
+  webhooks: number;
+  /** Recipients that no longer resolve (the directory changed after RCPT). */
+  skipped: string[];
+}
+
+/** A job that can never succeed however often it is tried (its message is gone, or the job is malformed). */
+export class PermanentIngestError extends Error {
+  readonly code = 'PERMANENT_INGEST_ERROR';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentIngestError';
+  }
+}
+
+export function parseJob(body: string): IngestJob {
+  let job: unknown;
+  try {
+    job = JSON.parse(body);
+  } catch (err) {
+    throw new PermanentIngestError('job body is not JSON', { cause: err });
+  }
+  const j = job as Partial<IngestJob>;
+  if (!j || typeof j.id !== 'string' || typeof j.blobKey !== 'string' || !Array.isArray(j.rcptTo)) {
+    throw new PermanentIngestError('job body lacks id, blobKey or rcptTo');
+  }
+  return j as IngestJob;
+}
+
+/**
+ * Files one accepted message: parses it once, resolves every recipient, and applies the
+ * actions. Safe to run again for the same job: a delivery is keyed by job id × account ×
+ * folder, so a retried or redelivered job never stores a message twice. Forwards and
+ * webhooks are at least once (their ids are stable so receivers can deduplicate).
+ */
+export async function ingestJob(deps: IngestDeps, job: IngestJob): Promise<IngestResult> {
+  const log = deps.logger.child({ job: job.id });
+  const raw = await deps.blobs.getBuffer(job.blobKey);
+  const parsed = await parseMessage(raw);
+  const result: IngestResult = { delivered: [], forwarded: [], webhooks: 0, skipped: [] };
+  const forwards = new Set<string>();
+
+  for (const recipient of job.rcptTo) {
+    const resolution = await resolveRecipient(deps.store, recipient);
+    if (resolution.status === 'foreign' && job.authenticatedAs) {
+      forwards.add(recipient);
+      continue;
+    }
+    if (resolution.status !== 'local') {
+      log.warn({ recipient, status: resolution.status }, 'recipient no longer resolves; skipped');
+      result.skipped.push(recipient);
+      continue;
+    }
+    for (const action of resolution.actions) {
+      await apply(deps, job, raw, parsed, recipient, action, result, forwards);
+    }
+  }
+
+  if (forwards.size > 0) {
+    const to = [...forwards];
+    await deps.outbound.send({ id: `${job.id}-out`, from: job.mailFrom, to, raw });
+    result.forwarded.push(...to);
+  }
+  log.info(
+    { delivered: result.delivered.length, forwarded: result.forwarded.length, webhooks: result.webhooks },
+    'message ingested',
+  );
+  return result;
+}
+
+async function apply(
+  deps: IngestDeps,
+  job: IngestJob,
+  raw: Buffer,
+  parsed: ParsedMessage,
+  recipient: string,
+  action: Action,
+  result: IngestResult,
+  forwards: Set<string>,
+) {
+  switch (action.type) {
+    case 'deliver': {
+      // A route may name a folder that was deleted since: file into INBOX rather than fail.
+      const folder = (await deps.store.getMailbox(action.account, action.folder)) ? action.folder : 'INBOX';
+      const appended = await deps.store.appendMessage(
+        action.account,
+        folder,
+        {
+          blobKey: job.blobKey,
+          size: raw.length,
+          internalDate: Date.parse(job.receivedAt),
+          flags: [],
+          structure: parsed.structure,
+          summary: parsed.summary,
+          headerText: parsed.headerText,
+          bodyText: parsed.bodyText,
+        },
+        { idempotencyKey: `${job.id}:${folder}` },
+      );
+      result.delivered.push({ account: action.account, folder, uid: appended.uid, duplicate: appended.duplicate });
+      return;
+    }
+    case 'forward':
+      forwards.add(action.to);
+      return;
+    case 'webhook':
+      await postWebhook(action.url, action.secret, messageEvent(job, parsed, recipient), deps.webhook);
+      result.webhooks++;
+      return;
+  }
+}
+
+function messageEvent(job: IngestJob, parsed: ParsedMessage, recipient: string): MessageEvent {
+  const { summary } = parsed;
+  return {
+    id: `${job.id}:${recipient.toLowerCase()}`,
+    type: 'message.received',
+    recipient,
+    mailFrom: job.mailFrom,
+    rcptTo: job.rcptTo,
+    receivedAt: job.receivedAt,
+    blobKey: job.blobKey,
+    subject: summary.subject,
+    from: summary.from,
+    to: summary.to,
+    cc: summary.cc,
+    date: summary.date === null ? null : new Date(summary.date).toISOString(),
+    messageId: summary.messageId,
+    text: parsed.bodyText,
+    attachments: summary.attachments,
+  };
+}

@@ -1,0 +1,15 @@
+/** A message leaving Mailroom: a forward, or mail an account sends to another domain. */
+export interface OutboundMessage {
+  /** Envelope sender (MAIL FROM); null for the null reverse path. */
+  from: string | null;
+  /** Envelope recipients. */
+  to: string[];
+  raw: Buffer;
+  /** Stable for one message and recipient set, so a retried send can be recognised downstream. */
+  id: string;
+}
+
+export interface Outbound {
+  send(message: OutboundMessage): Promise<{ accepted: string[] }>;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** tsx's loader, so the CLI runs in the spawned process itself (a signal reaches it, not a wrapper). */
+const TSX = ['--import', pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href];
+const CLI = join(ROOT, 'lib', 'cli', 'main.ts');
+
+export interface DevProcess {
+  child: ChildProcess;
+  smtpPort: number;
+  submissionPort: number;
+  account?: string;
+  password?: string;
+  /** Resolves with the exit code (or signal) when the process ends. */
+  exited: Promise<number | string>;
+}
+
+/** Starts `mailroom dev --json` on ports 0 as its own process and waits for its ready line. */
+export async function startDevProcess(dataDir: string, env: NodeJS.ProcessEnv = {}, extraArgs: string[] = []): Promise<DevProcess> {
+  const child = spawn(
+    process.execPath,
+    [...TSX, CLI, '--data-dir', dataDir, '--json', 'dev', '--smtp-port', '0', '--submission-port', '0', '--log-level', 'warn', ...extraArgs],
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dev did not get ready: ${stderr}`)), 30_000);
+    lines.on('line', (line) => {
+      try {
+        const parsed = JSON.parse(line) as { ready?: Record<string, string> };
+        if (parsed.ready) {
+          clearTimeout(timer);
+          resolve(parsed.ready);
+        }
+      } catch {
+        // a log line
+      }
+    });
+    void exited.then((code) => reject(new Error(`dev exited (${code}) before ready: ${stderr}`)));
+  });
+  const port = (hostPort: string) => Number(hostPort.split(':').pop());
+  return {
+    child,
+    smtpPort: port(ready.smtp!),
+    submissionPort: port(ready.submission!),
+    account: ready.account,
+    password: ready.password,
+    exited,
+  };
+}
+
+/** Runs the CLI to completion; returns its exit code and output. */
+export function runCli(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [...TSX, CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(options.input ?? '');
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
