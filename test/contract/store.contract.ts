@@ -49,7 +49,8 @@ export function runStoreContract(
 
     async function appendN(count: number, mailbox = 'INBOX', account = ALICE) {
       const results = [];
-      for (let i = 0; i < count; i++) results.push(await store.appendMessage(account, mailbox, makeNewMessage()));
+      for (let i = 0; i < count; i++)
+        results.push(await store.appendMessage(account, mailbox, makeNewMessage()));
       return results;
     }
 
@@ -234,7 +235,9 @@ export function runStoreContract(
         expect(after).toMatchObject({ messages: 0, uidNext: 1 });
         expect(after.id).not.toBe(before.id);
         expect(after.uidValidity).toBeGreaterThan(before.uidValidity);
-        const again = await store.appendMessage(ALICE, 'INBOX', makeNewMessage(), { idempotencyKey: 'job-1' });
+        const again = await store.appendMessage(ALICE, 'INBOX', makeNewMessage(), {
+          idempotencyKey: 'job-1',
+        });
         expect(again).toMatchObject({ uid: 1, duplicate: false });
         expect(await store.getMailbox(BOB, 'INBOX')).toBeDefined();
       });
@@ -243,7 +246,12 @@ export function runStoreContract(
     describe('aliases', () => {
       it('adds, gets, lists and removes aliases with lower-cased, deduplicated targets', async () => {
         // Act
-        const alias = await store.addAlias('Sales@Example.test', [ALICE, 'BOB@example.test', 'Alice@Example.Test', 'x@far.example']);
+        const alias = await store.addAlias('Sales@Example.test', [
+          ALICE,
+          'BOB@example.test',
+          'Alice@Example.Test',
+          'x@far.example',
+        ]);
 
         // Assess
         expect(alias).toMatchObject({
@@ -264,16 +272,31 @@ export function runStoreContract(
         await expectCode(store.addAlias('info@example.test', [BOB]), 'ALREADY_EXISTS');
         await expectCode(store.addAlias('info@missing.test', [BOB]), 'NOT_FOUND');
         await expectCode(store.addAlias('empty@example.test', []), 'INVALID_ARGUMENT');
-        await expectCode(store.addAlias('bad@example.test', ['not an address']), 'INVALID_NAME', '"not an address"');
+        await expectCode(
+          store.addAlias('bad@example.test', ['not an address']),
+          'INVALID_NAME',
+          '"not an address"',
+        );
       });
     });
 
     describe('routes', () => {
       it('adds routes for an address and a catch-all, oldest first', async () => {
         // Act
-        const first = await store.addRoute('Orders@Example.test', { type: 'deliver', account: 'ALICE@example.test', folder: 'inbox/orders' });
-        const second = await store.addRoute('orders@example.test', { type: 'webhook', url: 'https://hooks.example/x', secret: 's3cret' });
-        const catchAll = await store.addRoute('*@example.test', { type: 'reject', message: 'No such user here' });
+        const first = await store.addRoute('Orders@Example.test', {
+          type: 'deliver',
+          account: 'ALICE@example.test',
+          folder: 'inbox/orders',
+        });
+        const second = await store.addRoute('orders@example.test', {
+          type: 'webhook',
+          url: 'https://hooks.example/x',
+          secret: 's3cret',
+        });
+        const catchAll = await store.addRoute('*@example.test', {
+          type: 'reject',
+          message: 'No such user here',
+        });
 
         // Assess
         expect(first).toMatchObject({
@@ -282,10 +305,17 @@ export function runStoreContract(
           action: { type: 'deliver', account: ALICE, folder: 'INBOX/orders' },
         });
         expect(first.id).not.toBe(second.id);
-        expect((await store.routesFor('ORDERS@example.test')).map((r) => r.id)).toEqual([first.id, second.id]);
+        expect((await store.routesFor('ORDERS@example.test')).map((r) => r.id)).toEqual([
+          first.id,
+          second.id,
+        ]);
         expect(await store.routesFor('*@Example.Test')).toEqual([catchAll]);
         expect(await store.routesFor('nobody@example.test')).toEqual([]);
-        expect((await store.listRoutes('example.test')).map((r) => r.id)).toEqual([first.id, second.id, catchAll.id]);
+        expect((await store.listRoutes('example.test')).map((r) => r.id)).toEqual([
+          first.id,
+          second.id,
+          catchAll.id,
+        ]);
       });
 
       it('removes a route only from its own domain', async () => {
@@ -310,7 +340,10 @@ export function runStoreContract(
           'INVALID_ARGUMENT',
         );
         await expectCode(store.addRoute('a@example.test', { type: 'forward', to: [] }), 'INVALID_ARGUMENT');
-        await expectCode(store.addRoute('a@example.test', { type: 'deliver', account: ALICE, folder: 'a//b' }), 'INVALID_NAME');
+        await expectCode(
+          store.addRoute('a@example.test', { type: 'deliver', account: ALICE, folder: 'a//b' }),
+          'INVALID_NAME',
+        );
         await expectCode(
           store.addRoute('a@example.test', { type: 'explode' } as unknown as { type: 'drop' }),
           'INVALID_ARGUMENT',
@@ -349,7 +382,11 @@ export function runStoreContract(
         const appended = await store.appendMessage(ALICE, 'iNbOx', makeNewMessage());
 
         // Assess
-        expect(await store.getMailbox(ALICE, 'Inbox')).toMatchObject({ id: inbox.id, name: 'INBOX', messages: 1 });
+        expect(await store.getMailbox(ALICE, 'Inbox')).toMatchObject({
+          id: inbox.id,
+          name: 'INBOX',
+          messages: 1,
+        });
         expect(appended.mailboxId).toBe(inbox.id);
         expect(child.name).toBe('INBOX/Receipts');
         expect((await store.getMailbox(ALICE, 'INBOX/Receipts'))?.id).toBe(child.id);
@@ -458,7 +495,12 @@ export function runStoreContract(
         const moved = await store.renameMailbox(ALICE, 'Inbox', 'Old Mail');
 
         // Assess
-        expect(moved).toMatchObject({ name: 'Old Mail', uidValidity: inbox.uidValidity, messages: 2, uidNext: 3 });
+        expect(moved).toMatchObject({
+          name: 'Old Mail',
+          uidValidity: inbox.uidValidity,
+          messages: 2,
+          uidNext: 3,
+        });
         expect((await store.listMessages(ALICE, 'Old Mail')).map((m) => m.uid)).toEqual([1, 2]);
         const fresh = await mailbox('INBOX');
         expect(fresh).toMatchObject({ name: 'INBOX', messages: 0, unseen: 0 });
@@ -493,7 +535,12 @@ export function runStoreContract(
         expect(b.modseq).toBeGreaterThan(a.modseq);
         expect(c.modseq).toBeGreaterThan(b.modseq);
         expect([a, b, c].every((r) => r.mailboxId === before.id && !r.duplicate)).toBe(true);
-        expect(await mailbox('INBOX')).toMatchObject({ uidNext: 4, highestModseq: c.modseq, messages: 3, unseen: 2 });
+        expect(await mailbox('INBOX')).toMatchObject({
+          uidNext: 4,
+          highestModseq: c.modseq,
+          messages: 3,
+          unseen: 2,
+        });
       });
 
       it('returns the full record, and listings without the search text', async () => {
@@ -550,8 +597,12 @@ export function runStoreContract(
 
         // Act
         const second = await store.appendMessage(ALICE, 'INBOX', message, { idempotencyKey: 'job-7:alice' });
-        const elsewhere = await store.appendMessage(ALICE, 'Archive', message, { idempotencyKey: 'job-7:alice' });
-        const otherAccount = await store.appendMessage(BOB, 'INBOX', message, { idempotencyKey: 'job-7:alice' });
+        const elsewhere = await store.appendMessage(ALICE, 'Archive', message, {
+          idempotencyKey: 'job-7:alice',
+        });
+        const otherAccount = await store.appendMessage(BOB, 'INBOX', message, {
+          idempotencyKey: 'job-7:alice',
+        });
 
         // Assess
         expect(first.duplicate).toBe(false);
@@ -564,16 +615,28 @@ export function runStoreContract(
       });
 
       it('refuses to append to a missing mailbox or account, writing nothing', async () => {
-        await expectCode(store.appendMessage(ALICE, 'Missing', makeNewMessage(), { idempotencyKey: 'k' }), 'NOT_FOUND');
+        await expectCode(
+          store.appendMessage(ALICE, 'Missing', makeNewMessage(), { idempotencyKey: 'k' }),
+          'NOT_FOUND',
+        );
         await expectCode(store.appendMessage('nobody@example.test', 'INBOX', makeNewMessage()), 'NOT_FOUND');
         const result = await store.appendMessage(ALICE, 'INBOX', makeNewMessage(), { idempotencyKey: 'k' });
         expect(result.duplicate).toBe(false);
       });
 
       it('refuses invalid flags on append', async () => {
-        await expectCode(store.appendMessage(ALICE, 'INBOX', makeNewMessage({ flags: ['\\Bogus'] })), 'INVALID_ARGUMENT');
-        await expectCode(store.appendMessage(ALICE, 'INBOX', makeNewMessage({ flags: ['two words'] })), 'INVALID_ARGUMENT');
-        await expectCode(store.appendMessage(ALICE, 'INBOX', makeNewMessage({ flags: [''] })), 'INVALID_ARGUMENT');
+        await expectCode(
+          store.appendMessage(ALICE, 'INBOX', makeNewMessage({ flags: ['\\Bogus'] })),
+          'INVALID_ARGUMENT',
+        );
+        await expectCode(
+          store.appendMessage(ALICE, 'INBOX', makeNewMessage({ flags: ['two words'] })),
+          'INVALID_ARGUMENT',
+        );
+        await expectCode(
+          store.appendMessage(ALICE, 'INBOX', makeNewMessage({ flags: [''] })),
+          'INVALID_ARGUMENT',
+        );
       });
     });
 
@@ -589,7 +652,12 @@ export function runStoreContract(
           '\\Flagged',
           '$Label1',
         ]);
-        expect(await flagsAfter('add', ['$label1', 'Other', 'OTHER'])).toEqual(['\\Seen', '\\Flagged', '$Label1', 'Other']);
+        expect(await flagsAfter('add', ['$label1', 'Other', 'OTHER'])).toEqual([
+          '\\Seen',
+          '\\Flagged',
+          '$Label1',
+          'Other',
+        ]);
         expect(await flagsAfter('remove', ['\\seen', '$LABEL1'])).toEqual(['\\Flagged', 'Other']);
         expect(await flagsAfter('replace', ['\\Answered', '\\Draft', '\\Deleted'])).toEqual([
           '\\Answered',
@@ -617,7 +685,11 @@ export function runStoreContract(
         expect(result.updated.every((u) => u.flags.join() === '\\Seen')).toBe(true);
         const after = await store.listMessages(ALICE, 'INBOX');
         expect(after[1]!.modseq).toBe(before[1]!.modseq);
-        expect(after.map((m) => m.modseq)).toEqual([result.updated[0]!.modseq, before[1]!.modseq, result.updated[1]!.modseq]);
+        expect(after.map((m) => m.modseq)).toEqual([
+          result.updated[0]!.modseq,
+          before[1]!.modseq,
+          result.updated[1]!.modseq,
+        ]);
         expect(await mailbox('INBOX')).toMatchObject({ highestModseq: result.updated[1]!.modseq, unseen: 0 });
         const changes = await store.changesSince(ALICE, 'INBOX', box.highestModseq);
         expect(changes.map((c) => [c.kind, c.uid])).toEqual([
@@ -664,7 +736,9 @@ export function runStoreContract(
         expect(result.updated.map((u) => u.uid)).toEqual([1]);
         expect(result.skipped).toEqual([2]);
         expect((await store.getMessage(ALICE, 'INBOX', 2))?.flags).toEqual(['\\Flagged']);
-        expect((await store.updateFlags(ALICE, 'INBOX', [1], 'add', ['x'], { unchangedSince: 0 })).skipped).toEqual([1]);
+        expect(
+          (await store.updateFlags(ALICE, 'INBOX', [1], 'add', ['x'], { unchangedSince: 0 })).skipped,
+        ).toEqual([1]);
         expect(m1!.modseq).toBeLessThan(m2!.modseq);
       });
 
@@ -748,7 +822,10 @@ export function runStoreContract(
         ]);
         expect(changes.map((c) => c.modseq)).toEqual(seen.slice(1));
         expect(changes.every((c) => typeof c.at === 'number')).toBe(true);
-        expect((await store.changesSince(ALICE, 'INBOX', seen[3]!)).map((c) => c.kind)).toEqual(['expunge', 'flags']);
+        expect((await store.changesSince(ALICE, 'INBOX', seen[3]!)).map((c) => c.kind)).toEqual([
+          'expunge',
+          'flags',
+        ]);
         expect((await store.changesSince(ALICE, 'INBOX', start, 2)).map((c) => c.uid)).toEqual([1, 2]);
         expect(await store.changesSince(ALICE, 'INBOX', seen.at(-1)!)).toEqual([]);
         await expectCode(store.changesSince(ALICE, 'Missing', 0), 'NOT_FOUND');
@@ -758,12 +835,12 @@ export function runStoreContract(
         await appendN(2, 'INBOX');
         await appendN(1, 'Archive');
         expect((await store.changesSince(ALICE, 'Archive', 0)).map((c) => c.uid)).toEqual([1]);
-        expect((await store.changesSince(BOB, 'INBOX', 0))).toEqual([]);
+        expect(await store.changesSince(BOB, 'INBOX', 0)).toEqual([]);
       });
     });
 
     describe('isolation between accounts', () => {
-      it('never lets one account reach another account\'s mailboxes, by name or by id', async () => {
+      it("never lets one account reach another account's mailboxes, by name or by id", async () => {
         // Prepare
         const secret = await store.createMailbox(ALICE, 'Secret');
         await appendN(2, 'Secret');
@@ -822,8 +899,21 @@ export function runStoreContract(
           [() => store.addDomain('example.test'), 'ALREADY_EXISTS', 'AlreadyExistsError'],
           [() => store.removeDomain('missing.test'), 'NOT_FOUND', 'NotFoundError'],
           [() => store.removeDomain('example.test'), 'DOMAIN_NOT_EMPTY', 'DomainNotEmptyError'],
-          [() => store.expunge(ALICE, 'INBOX', Array.from({ length: MAX_BATCH + 1 }, (_, i) => i + 1)), 'LIMIT', 'LimitError'],
-          [() => store.updateFlags(ALICE, 'INBOX', [1], 'add', ['\\Nope']), 'INVALID_ARGUMENT', 'InvalidArgumentError'],
+          [
+            () =>
+              store.expunge(
+                ALICE,
+                'INBOX',
+                Array.from({ length: MAX_BATCH + 1 }, (_, i) => i + 1),
+              ),
+            'LIMIT',
+            'LimitError',
+          ],
+          [
+            () => store.updateFlags(ALICE, 'INBOX', [1], 'add', ['\\Nope']),
+            'INVALID_ARGUMENT',
+            'InvalidArgumentError',
+          ],
         ];
         for (const [call, code, errorName] of cases) {
           const err = await rejection(call());

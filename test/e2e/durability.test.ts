@@ -32,13 +32,12 @@ describe('durability under SIGKILL', () => {
     const acked = new Set<string>();
     const attempted = new Set<string>();
     let next = 0;
-    let finished = false;
 
     async function client() {
       let session: SmtpSession | undefined;
       let pending: number | undefined;
       let attempt = 0;
-      while (!finished) {
+      for (;;) {
         if (pending === undefined) {
           if (next >= MESSAGES) return;
           pending = next++;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,9 +11,7 @@ import { runJobQueueContract } from '../contract/job-queue.contract.js';
 import type { Job } from '../contract/job-queue.contract.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const QUEUE_MODULE = fileURLToPath(
-  new URL('../../lib/queue/sqlite/sqlite-job-queue.ts', import.meta.url),
-);
+const QUEUE_MODULE = fileURLToPath(new URL('../../lib/queue/sqlite/sqlite-job-queue.ts', import.meta.url));
 
 async function makeDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'mailroom-sqlite-queue-'));
@@ -32,36 +31,53 @@ runJobQueueContract('SqliteJobQueue', async (options) => {
 });
 
 /**
- * A separate Node process running SqliteJobQueue on the given file, driven over stdin.
- * It prints "ready" once the queue is open and runs `body` when the parent writes "go".
+ * A separate Node process running SqliteJobQueue on the given file: a second process is
+ * the only honest test of cross-process locking and of durability across a SIGKILL.
+ * It resolves once the child has opened the queue; writing a line to its stdin runs `body`.
  */
-function startProcess(dir: string, dbPath: string, body: string) {
-  const script = join(dir, `child-${Math.random().toString(36).slice(2)}.ts`);
-  const source = `
-import { SqliteJobQueue } from ${JSON.stringify(QUEUE_MODULE)};
+async function startProcess(dir: string, dbPath: string, body: string) {
+  const script = join(dir, `child-${randomUUID()}.ts`);
+  await writeFile(
+    script,
+    `import { SqliteJobQueue } from ${JSON.stringify(QUEUE_MODULE)};
 const queue = new SqliteJobQueue({ path: ${JSON.stringify(dbPath)}, visibilityTimeoutSeconds: 60 });
 process.stdout.write('ready\\n');
 process.stdin.once('data', async () => {
   ${body}
 });
-`;
-  const started = writeFile(script, source).then(() =>
-    spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: PROJECT_ROOT,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    }),
+`,
   );
-  return started.then((child) => {
-    let output = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => (output += chunk));
-    const exited = once(child, 'exit');
-    const ready = new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', () => output.startsWith('ready\n') && resolve());
-      void exited.then(() => reject(new Error(`child exited before ready: ${output}`)));
-    });
-    return { child, ready, exited, output: () => output.slice('ready\n'.length) };
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: PROJECT_ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
+  const exited = once(child, 'exit');
+  let output = '';
+  const listeners = new Set<() => void>();
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    output += chunk;
+    for (const listener of listeners) listener();
+  });
+
+  /** Resolves with the first match of pattern in the output, rejects if the child exits first. */
+  function waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const match = output.match(pattern);
+        if (match) {
+          listeners.delete(check);
+          resolve(match);
+        }
+      };
+      listeners.add(check);
+      check();
+      void exited.then(() => reject(new Error(`child exited without printing ${pattern}: ${output}`)));
+    });
+  }
+
+  await waitFor(/^ready\n/);
+  return { child, exited, waitFor, output: () => output.slice('ready\n'.length) };
 }
 
 describe('SqliteJobQueue', () => {
@@ -162,12 +178,11 @@ describe('SqliteJobQueue', () => {
       dir,
       dbPath,
       `const id = await queue.send({ n: 99 });
-       process.stdout.write(id + '\\n');
+       process.stdout.write('sent ' + id + '\\n');
        setInterval(() => undefined, 1000);`,
     );
-    await sender.ready;
     sender.child.stdin.write('go\n');
-    while (!sender.output().includes('\n')) await new Promise((r) => setTimeout(r, 10));
+    const [, sentId] = await sender.waitFor(/sent (\S+)\n/);
 
     // Act
     sender.child.kill('SIGKILL');
@@ -175,7 +190,7 @@ describe('SqliteJobQueue', () => {
     const messages = await openQueue().receive();
 
     // Assess
-    expect(messages.map((m) => [m.id, m.body])).toEqual([[sender.output().trim(), { n: 99 }]]);
+    expect(messages.map((m) => [m.id, m.body])).toEqual([[sentId, { n: 99 }]]);
   });
 
   it('never gives one message to two processes receiving at the same time', async () => {
@@ -200,7 +215,6 @@ describe('SqliteJobQueue', () => {
       startProcess(dir, dbPath, receiveAll),
       startProcess(dir, dbPath, receiveAll),
     ]);
-    await Promise.all(workers.map((w) => w.ready));
 
     // Act
     for (const worker of workers) worker.child.stdin.write('go\n');

@@ -1,20 +1,42 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore, StoreError } from '../../lib/store/index.js';
 import { runStoreContract } from '../contract/store.contract.js';
 import { makeNewMessage } from '../helpers/messages.js';
 
-const run = promisify(execFile);
+const WORKER = fileURLToPath(new URL('./append-worker.ts', import.meta.url));
 const ALICE = 'alice@example.test';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'mailroom-store-'));
+}
+
+/** A separate process appending to alice's INBOX in the store at path (see append-worker.ts). */
+function startWorker(path: string, count: number, tag: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, path, String(count), tag], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let output = '';
+  let signalReady: () => void;
+  const ready = new Promise<void>((resolve) => (signalReady = resolve));
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    output += chunk;
+    if (output.startsWith('ready\n')) signalReady();
+  });
+  const uids = new Promise<number[]>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`worker ${tag} exited with ${code}`));
+      resolve(JSON.parse(output.slice('ready\n'.length)) as number[]);
+    });
+  });
+  return { ready, uids, go: () => child.stdin.end('go\n') };
 }
 
 runStoreContract('SqliteStore', async () => {
@@ -78,7 +100,9 @@ describe('SqliteStore on a file', () => {
     expect(await reopened.getPasswordHash(ALICE)).toBe('hash');
     expect(await reopened.getMailbox(ALICE, 'Projects')).toEqual(before);
     expect((await reopened.getMessage(ALICE, 'Projects', appended.uid))?.flags).toEqual(['\\Seen']);
-    const again = await reopened.appendMessage(ALICE, 'Projects', makeNewMessage(), { idempotencyKey: 'job-1' });
+    const again = await reopened.appendMessage(ALICE, 'Projects', makeNewMessage(), {
+      idempotencyKey: 'job-1',
+    });
     expect(again).toEqual({ ...appended, duplicate: true });
     expect((await reopened.appendMessage(ALICE, 'Projects', makeNewMessage())).uid).toBe(appended.uid + 1);
   });
@@ -90,7 +114,9 @@ describe('SqliteStore on a file', () => {
 
     // Act
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).appendMessage(ALICE, 'INBOX', makeNewMessage())),
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 === 0 ? a : b).appendMessage(ALICE, 'INBOX', makeNewMessage()),
+      ),
     );
 
     // Assess
@@ -102,32 +128,34 @@ describe('SqliteStore on a file', () => {
     expect(await b.getMailbox(ALICE, 'INBOX')).toMatchObject({ messages: 20, uidNext: 21 });
     // What one instance writes, the other's change feed shows.
     await a.updateFlags(ALICE, 'INBOX', [3], 'add', ['\\Seen']);
-    expect((await b.changesSince(ALICE, 'INBOX', modseqs.at(-1)!)).map((c) => [c.kind, c.uid])).toEqual([['flags', 3]]);
+    expect((await b.changesSince(ALICE, 'INBOX', modseqs.at(-1)!)).map((c) => [c.kind, c.uid])).toEqual([
+      ['flags', 3],
+    ]);
   });
 
   it('gives distinct UIDs to separate processes appending at the same time', async () => {
-    // Prepare
-    const worker = fileURLToPath(new URL('./append-worker.ts', import.meta.url));
-    const perProcess = 40;
-    const tags = ['p1', 'p2', 'p3'];
+    // Prepare: the workers open the file, then all start appending on one signal.
+    const perProcess = 60;
+    const workers = ['p1', 'p2', 'p3'].map((tag) => startWorker(path, perProcess, tag));
+    await Promise.all(workers.map((worker) => worker.ready));
 
     // Act
-    const outputs = await Promise.all(
-      tags.map((tag) => run(process.execPath, ['--import', 'tsx', worker, path, String(perProcess), tag])),
-    );
+    for (const worker of workers) worker.go();
+    const lists = await Promise.all(workers.map((worker) => worker.uids));
 
     // Assess
-    const lists = outputs.map((output) => JSON.parse(output.stdout) as number[]);
     for (const uids of lists) expect([...uids].sort((x, y) => x - y)).toEqual(uids);
     const all = lists.flat().sort((x, y) => x - y);
-    expect(all).toEqual(Array.from({ length: tags.length * perProcess }, (_, i) => i + 1));
+    expect(all).toEqual(Array.from({ length: workers.length * perProcess }, (_, i) => i + 1));
     const store = open();
     expect(await store.getMailbox(ALICE, 'INBOX')).toMatchObject({
       messages: all.length,
       unseen: all.length,
       uidNext: all.length + 1,
     });
-    expect((await store.changesSince(ALICE, 'INBOX', 0)).map((c) => c.uid).sort((x, y) => x - y)).toEqual(all);
+    expect((await store.changesSince(ALICE, 'INBOX', 0)).map((c) => c.uid).sort((x, y) => x - y)).toEqual(
+      all,
+    );
   });
 
   it('takes createdAt and UIDVALIDITY from the clock it is given', async () => {

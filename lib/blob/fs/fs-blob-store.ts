@@ -3,12 +3,7 @@ import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import {
-  assertValidBlobKey,
-  assertValidByteRange,
-  BlobNotFoundError,
-  BlobStoreError,
-} from '../errors.js';
+import { assertValidBlobKey, assertValidByteRange, BlobNotFoundError, BlobStoreError } from '../errors.js';
 import type { BlobBody, BlobInfo, BlobStore, ByteRange } from '../types.js';
 
 /**

@@ -211,16 +211,14 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
                ORDER BY dead_at, seq LIMIT ?`,
             )
             .all(this.#queue, limit) as Row[];
-          return rows.map(
-            (row): DeadLetter<T> => ({
-              id: row.id,
-              body: JSON.parse(row.body) as T,
-              receiveCount: row.receive_count,
-              sentAt: row.sent_at,
-              deadAt: row.dead_at ?? 0,
-              lastError: row.last_error,
-            }),
-          );
+          return rows.map((row): DeadLetter<T> => ({
+            id: row.id,
+            body: JSON.parse(row.body) as T,
+            receiveCount: row.receive_count,
+            sentAt: row.sent_at,
+            deadAt: row.dead_at ?? 0,
+            lastError: row.last_error,
+          }));
         })
         .immediate(),
     );

@@ -178,7 +178,10 @@ export class SqliteStore implements Store {
     const domain = tryNormalizeDomain(name);
     if (domain === undefined) return undefined;
     return this.#read(() => {
-      const row = this.#get<{ name: string; created_at: number }>('SELECT * FROM domains WHERE name = ?', domain);
+      const row = this.#get<{ name: string; created_at: number }>(
+        'SELECT * FROM domains WHERE name = ?',
+        domain,
+      );
       return row && { name: row.name, createdAt: row.created_at };
     });
   }
@@ -253,7 +256,9 @@ export class SqliteStore implements Store {
     const account = tryNormalizeAddress(address);
     if (account === undefined) return undefined;
     return this.#read(
-      () => this.#get<{ password_hash: string }>('SELECT password_hash FROM accounts WHERE address = ?', account)?.password_hash,
+      () =>
+        this.#get<{ password_hash: string }>('SELECT password_hash FROM accounts WHERE address = ?', account)
+          ?.password_hash,
     );
   }
 
@@ -261,7 +266,10 @@ export class SqliteStore implements Store {
     const { address: account } = normalizeAddress(address);
     checkPasswordHash(passwordHash);
     this.#write(() => {
-      if (this.#run('UPDATE accounts SET password_hash = ? WHERE address = ?', passwordHash, account).changes === 0) {
+      if (
+        this.#run('UPDATE accounts SET password_hash = ? WHERE address = ?', passwordHash, account)
+          .changes === 0
+      ) {
         throw new NotFoundError(`no account ${account}`);
       }
     });
@@ -333,7 +341,13 @@ export class SqliteStore implements Store {
     const normalized = normalizeRouteAction(action);
     return this.#write(() => {
       this.#requireDomain(domain);
-      const route: Route = { id: randomUUID(), match: address, domain, action: normalized, createdAt: this.#now() };
+      const route: Route = {
+        id: randomUUID(),
+        match: address,
+        domain,
+        action: normalized,
+        createdAt: this.#now(),
+      };
       this.#run(
         'INSERT INTO routes (id, match, domain, action, created_at) VALUES (?, ?, ?, ?, ?)',
         route.id,
@@ -353,13 +367,17 @@ export class SqliteStore implements Store {
     } catch {
       return [];
     }
-    return this.#read(() => this.#all<RouteRow>('SELECT * FROM routes WHERE match = ? ORDER BY seq', address).map(toRoute));
+    return this.#read(() =>
+      this.#all<RouteRow>('SELECT * FROM routes WHERE match = ? ORDER BY seq', address).map(toRoute),
+    );
   }
 
   async listRoutes(domain: string): Promise<Route[]> {
     const name = tryNormalizeDomain(domain);
     if (name === undefined) return [];
-    return this.#read(() => this.#all<RouteRow>('SELECT * FROM routes WHERE domain = ? ORDER BY seq', name).map(toRoute));
+    return this.#read(() =>
+      this.#all<RouteRow>('SELECT * FROM routes WHERE domain = ? ORDER BY seq', name).map(toRoute),
+    );
   }
 
   async removeRoute(domain: string, id: string): Promise<void> {
@@ -394,13 +412,18 @@ export class SqliteStore implements Store {
     });
   }
 
-  async createMailbox(account: string, name: string, options: { specialUse?: SpecialUse } = {}): Promise<Mailbox> {
+  async createMailbox(
+    account: string,
+    name: string,
+    options: { specialUse?: SpecialUse } = {},
+  ): Promise<Mailbox> {
     const { address: owner } = normalizeAddress(account);
     const mailbox = normalizeMailboxName(name);
     const specialUse = checkSpecialUse(options.specialUse);
     return this.#write(() => {
       this.#requireAccount(owner);
-      if (this.#findMailbox(owner, mailbox)) throw new AlreadyExistsError(`mailbox ${JSON.stringify(mailbox)} already exists`);
+      if (this.#findMailbox(owner, mailbox))
+        throw new AlreadyExistsError(`mailbox ${JSON.stringify(mailbox)} already exists`);
       return toMailbox(this.#insertMailbox(owner, mailbox, specialUse));
     });
   }
@@ -424,11 +447,14 @@ export class SqliteStore implements Store {
     const source = normalizeMailboxName(from);
     const target = normalizeMailboxName(to);
     if (source !== INBOX && target.startsWith(source + HIERARCHY_DELIMITER)) {
-      throw new InvalidNameError(`cannot rename mailbox ${JSON.stringify(source)} into itself (${JSON.stringify(target)})`);
+      throw new InvalidNameError(
+        `cannot rename mailbox ${JSON.stringify(source)} into itself (${JSON.stringify(target)})`,
+      );
     }
     return this.#write(() => {
       const row = this.#requireMailbox(owner, source);
-      if (this.#findMailbox(owner, target)) throw new AlreadyExistsError(`mailbox ${JSON.stringify(target)} already exists`);
+      if (this.#findMailbox(owner, target))
+        throw new AlreadyExistsError(`mailbox ${JSON.stringify(target)} already exists`);
       if (source === INBOX) {
         // RFC 3501 §6.3.5: renaming INBOX moves all its messages to a new mailbox with the
         // new name and leaves INBOX empty; INBOX's children are not renamed. The mailbox row
@@ -454,7 +480,8 @@ export class SqliteStore implements Store {
           }
         }
         this.#run('UPDATE mailboxes SET name = ? WHERE id = ?', target, row.id);
-        for (const rename of renames) this.#run('UPDATE mailboxes SET name = ? WHERE id = ?', rename.name, rename.id);
+        for (const rename of renames)
+          this.#run('UPDATE mailboxes SET name = ? WHERE id = ?', rename.name, rename.id);
       }
       return toMailbox(this.#get<MailboxRow>('SELECT * FROM mailboxes WHERE id = ?', row.id)!);
     });
@@ -482,8 +509,13 @@ export class SqliteStore implements Store {
     checkNewMessage(message);
     const flags = normalizeFlags(message.flags ?? []);
     const key = options.idempotencyKey;
-    if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY)) {
-      throw new InvalidArgumentError(`idempotency key must be a string of 1-${MAX_IDEMPOTENCY_KEY} characters`);
+    if (
+      key !== undefined &&
+      (typeof key !== 'string' || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY)
+    ) {
+      throw new InvalidArgumentError(
+        `idempotency key must be a string of 1-${MAX_IDEMPOTENCY_KEY} characters`,
+      );
     }
     return this.#write(() => {
       if (key !== undefined) {
@@ -492,7 +524,8 @@ export class SqliteStore implements Store {
           owner,
           key,
         );
-        if (earlier) return { mailboxId: earlier.mailbox_id, uid: earlier.uid, modseq: earlier.modseq, duplicate: true };
+        if (earlier)
+          return { mailboxId: earlier.mailbox_id, uid: earlier.uid, modseq: earlier.modseq, duplicate: true };
       }
       const box = this.#requireMailbox(owner, name);
       const uid = box.uid_next;
@@ -545,12 +578,20 @@ export class SqliteStore implements Store {
     checkUid(uid);
     return this.#read(() => {
       const box = this.#requireMailbox(owner, name);
-      const row = this.#get<MessageRow>('SELECT * FROM messages WHERE mailbox_id = ? AND uid = ?', box.id, uid);
+      const row = this.#get<MessageRow>(
+        'SELECT * FROM messages WHERE mailbox_id = ? AND uid = ?',
+        box.id,
+        uid,
+      );
       return row && { ...toMessageMeta(row), headerText: row.header_text, bodyText: row.body_text };
     });
   }
 
-  async listMessages(account: string, mailbox: string, options: ListMessagesOptions = {}): Promise<MessageMeta[]> {
+  async listMessages(
+    account: string,
+    mailbox: string,
+    options: ListMessagesOptions = {},
+  ): Promise<MessageMeta[]> {
     const { address: owner } = normalizeAddress(account);
     const name = normalizeMailboxName(mailbox);
     const fromUid = options.fromUid ?? 1;
@@ -668,7 +709,12 @@ export class SqliteStore implements Store {
     });
   }
 
-  async changesSince(account: string, mailbox: string, sinceModseq: number, limit?: number): Promise<Change[]> {
+  async changesSince(
+    account: string,
+    mailbox: string,
+    sinceModseq: number,
+    limit?: number,
+  ): Promise<Change[]> {
     const { address: owner } = normalizeAddress(account);
     const name = normalizeMailboxName(mailbox);
     checkCount(sinceModseq, 'sinceModseq');
@@ -730,11 +776,13 @@ export class SqliteStore implements Store {
   }
 
   #requireDomain(domain: string): void {
-    if (!this.#get('SELECT 1 FROM domains WHERE name = ?', domain)) throw new NotFoundError(`no domain ${domain}`);
+    if (!this.#get('SELECT 1 FROM domains WHERE name = ?', domain))
+      throw new NotFoundError(`no domain ${domain}`);
   }
 
   #requireAccount(account: string): void {
-    if (!this.#get('SELECT 1 FROM accounts WHERE address = ?', account)) throw new NotFoundError(`no account ${account}`);
+    if (!this.#get('SELECT 1 FROM accounts WHERE address = ?', account))
+      throw new NotFoundError(`no account ${account}`);
   }
 
   /** An address is an account or an alias, never both. */
@@ -790,7 +838,8 @@ export class SqliteStore implements Store {
    * given, so values are unique and increasing per account even within one second.
    */
   #nextUidValidity(account: string): number {
-    const last = this.#get<{ last: number }>('SELECT last FROM uid_validity WHERE account = ?', account)?.last ?? 0;
+    const last =
+      this.#get<{ last: number }>('SELECT last FROM uid_validity WHERE account = ?', account)?.last ?? 0;
     const value = Math.max(Math.floor(this.#now() / 1000), last + 1);
     if (value > MAX_UID_VALIDITY) throw new StoreError(`UIDVALIDITY for ${account} would exceed 32 bits`);
     this.#run(
@@ -801,7 +850,14 @@ export class SqliteStore implements Store {
     return value;
   }
 
-  #logChange(mailboxId: string, modseq: number, kind: ChangeKind, uid: number, flags: string[] | undefined, at: number) {
+  #logChange(
+    mailboxId: string,
+    modseq: number,
+    kind: ChangeKind,
+    uid: number,
+    flags: string[] | undefined,
+    at: number,
+  ) {
     this.#run(
       'INSERT INTO changes (mailbox_id, modseq, kind, uid, flags, at) VALUES (?, ?, ?, ?, ?, ?)',
       mailboxId,
@@ -822,7 +878,12 @@ interface AliasRow {
 }
 
 function toAlias(row: AliasRow): Alias {
-  return { address: row.address, domain: row.domain, targets: JSON.parse(row.targets) as string[], createdAt: row.created_at };
+  return {
+    address: row.address,
+    domain: row.domain,
+    targets: JSON.parse(row.targets) as string[],
+    createdAt: row.created_at,
+  };
 }
 
 function toRoute(row: RouteRow): Route {
@@ -888,7 +949,8 @@ function tryNormalizeDomain(name: string): string | undefined {
 
 function checkPasswordHash(hash: string): void {
   // The hash itself never goes into a message.
-  if (typeof hash !== 'string' || hash.length === 0) throw new InvalidArgumentError('password hash must be a non-empty string');
+  if (typeof hash !== 'string' || hash.length === 0)
+    throw new InvalidArgumentError('password hash must be a non-empty string');
 }
 
 function checkCount(value: number, what: string): void {
@@ -913,13 +975,16 @@ function checkUids(uids: number[]): number[] {
 }
 
 function checkNewMessage(message: NewMessage): void {
-  if (typeof message !== 'object' || message === null) throw new InvalidArgumentError('message must be an object');
+  if (typeof message !== 'object' || message === null)
+    throw new InvalidArgumentError('message must be an object');
   if (typeof message.blobKey !== 'string' || message.blobKey.length === 0) {
     throw new InvalidArgumentError('message blobKey must be a non-empty string');
   }
   checkCount(message.size, 'message size');
   if (!Number.isSafeInteger(message.internalDate)) {
-    throw new InvalidArgumentError(`message internalDate must be an integer (ms), got ${String(message.internalDate)}`);
+    throw new InvalidArgumentError(
+      `message internalDate must be an integer (ms), got ${String(message.internalDate)}`,
+    );
   }
   if (typeof message.headerText !== 'string' || typeof message.bodyText !== 'string') {
     throw new InvalidArgumentError('message headerText and bodyText must be strings');
@@ -936,7 +1001,9 @@ function checkNewMessage(message: NewMessage): void {
 function translate(err: unknown): unknown {
   if (err instanceof StoreError || !(err instanceof Database.SqliteError)) return err;
   if (err.code.startsWith('SQLITE_BUSY') || err.code.startsWith('SQLITE_LOCKED')) {
-    return new ConflictError('the store is busy: another process held the write lock too long; retry', { cause: err });
+    return new ConflictError('the store is busy: another process held the write lock too long; retry', {
+      cause: err,
+    });
   }
   if (err.code.startsWith('SQLITE_CONSTRAINT')) {
     return new ConflictError(`the store refused a write (${err.code}); retry`, { cause: err });
