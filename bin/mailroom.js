@@ -2,6 +2,7 @@
 // Entry point of the `mailroom` command: loads tsx into this same process and runs the
 // TypeScript CLI, so a clone needs no build step and signals reach the CLI directly.
 import { spawnSync } from 'node:child_process';
+import process from 'node:process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';

@@ -84,7 +84,17 @@ function tokenize(s: string): Token[] {
       let j = i + 1;
       while (j < s.length) {
         const d = s.charAt(j);
-        if (d === ' ' || d === '\t' || d === '\r' || d === '\n' || d === '"' || d === '(' || d === '[' || SPECIALS.includes(d)) break;
+        if (
+          d === ' ' ||
+          d === '\t' ||
+          d === '\r' ||
+          d === '\n' ||
+          d === '"' ||
+          d === '(' ||
+          d === '[' ||
+          SPECIALS.includes(d)
+        )
+          break;
         j += 1;
       }
       tokens.push({ kind: 'atom', text: s.slice(i, j), space });
@@ -166,7 +176,13 @@ function mailbox(tokens: Token[]): EnvelopeAddress | null {
     let adl: string | null = null;
     let spec = inside;
     const colon = inside.findIndex((t) => isSpecial(t, ':'));
-    if (colon !== -1 && isSpecial(inside.find((t) => t.kind !== 'comment'), '@')) {
+    if (
+      colon !== -1 &&
+      isSpecial(
+        inside.find((t) => t.kind !== 'comment'),
+        '@',
+      )
+    ) {
       adl = verbatim(inside.slice(0, colon)) || null;
       spec = inside.slice(colon + 1);
     }

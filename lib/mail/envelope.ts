@@ -1,6 +1,7 @@
 import { parseAddressList } from './address.js';
-import { decodeRawHeader } from './charset.js';
+import { decodeRawHeader, hasNonUtf8Octets } from './charset.js';
 import { allFields, firstField, type HeaderField } from './header.js';
+import type { DecodeContext } from './mime-params.js';
 import type { Envelope, EnvelopeAddress } from './types.js';
 
 /**
@@ -14,17 +15,21 @@ import type { Envelope, EnvelopeAddress } from './types.js';
  * Address fields that occur more than once are concatenated (a second From is shown rather
  * than hidden); the other fields take their first occurrence.
  */
-export function buildEnvelope(fields: readonly HeaderField[], fallbackCharset: string): Envelope {
+export function buildEnvelope(fields: readonly HeaderField[], ctx: DecodeContext): Envelope {
+  const decode = (latin1: string): string => {
+    if (hasNonUtf8Octets(latin1)) ctx.usedFallback = true;
+    return decodeRawHeader(latin1, ctx.fallbackCharset);
+  };
   const text = (key: string): string | null => {
     const f = firstField(fields, key);
-    return f === undefined ? null : decodeRawHeader(f.value, fallbackCharset);
+    return f === undefined ? null : decode(f.value);
   };
   const addresses = (key: string): EnvelopeAddress[] | null => {
     const found = allFields(fields, key);
     if (found.length === 0) return null;
     const list: EnvelopeAddress[] = [];
     for (const f of found) {
-      const parsed = parseAddressList(decodeRawHeader(f.value, fallbackCharset));
+      const parsed = parseAddressList(decode(f.value));
       if (parsed !== null) list.push(...parsed);
     }
     return list.length === 0 ? null : list;
@@ -35,12 +40,16 @@ export function buildEnvelope(fields: readonly HeaderField[], fallbackCharset: s
     date: text('date'),
     subject: text('subject'),
     from,
-    sender: addresses('sender') ?? from,
-    replyTo: addresses('reply-to') ?? from,
+    sender: addresses('sender') ?? copy(from),
+    replyTo: addresses('reply-to') ?? copy(from),
     to: addresses('to'),
     cc: addresses('cc'),
     bcc: addresses('bcc'),
     inReplyTo: text('in-reply-to'),
     messageId: text('message-id'),
   };
+}
+
+function copy(list: EnvelopeAddress[] | null): EnvelopeAddress[] | null {
+  return list === null ? null : list.map((a) => ({ ...a }));
 }

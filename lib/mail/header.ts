@@ -44,7 +44,10 @@ export function parseHeaderBlock(raw: Buffer, start: number, end: number): Heade
 
   const flush = (): void => {
     if (name !== null && fields.length < MAX_HEADER_FIELDS) {
-      const value = (pieces.length === 1 ? (pieces[0] ?? '') : pieces.join('')).replace(/^[ \t]+|[ \t\r]+$/g, '');
+      const value = (pieces.length === 1 ? (pieces[0] ?? '') : pieces.join('')).replace(
+        /^[ \t]+|[ \t\r]+$/g,
+        '',
+      );
       fields.push({ name, key: name.toLowerCase(), value });
     }
     name = null;

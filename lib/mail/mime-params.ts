@@ -214,7 +214,11 @@ export function parseStructured(input: string, ctx: DecodeContext): StructuredVa
       // an RFC 2231 form of the same parameter is the better one (RFC 2231 §4 fallbacks)
       if (extended.has(entry.name)) continue;
       if (hasNonUtf8Octets(entry.raw)) ctx.usedFallback = true;
-      params.push({ name: entry.name, value: decodeRawHeader(entry.raw, ctx.fallbackCharset), raw: entry.raw });
+      params.push({
+        name: entry.name,
+        value: decodeRawHeader(entry.raw, ctx.fallbackCharset),
+        raw: entry.raw,
+      });
     } else {
       params.push(decodeExtended(entry.name, entry.segments, ctx));
     }
@@ -299,8 +303,12 @@ export function stripComments(input: string): string {
 /** Content-Transfer-Encoding: the mechanism token, lower case; "7bit" when absent or empty (RFC 2045 §6.1). */
 export function parseEncoding(value: string | undefined): string {
   if (value === undefined) return '7bit';
-  const token = stripComments(value).trim().split(/[ \t\r\n;]+/)[0] ?? '';
-  return token === '' ? '7bit' : token.toLowerCase();
+  const token =
+    stripComments(value)
+      .trim()
+      .split(/[ \t\r\n;]+/)[0] ?? '';
+  // not a token (8-bit junk, NUL): as good as absent
+  return /^[!#$%&'*+\-.^_`{|}~0-9A-Za-z]+$/.test(token) ? token.toLowerCase() : '7bit';
 }
 
 /** Content-Language (RFC 3282): comma-separated tags, comments removed; null when there are none. */

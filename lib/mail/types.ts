@@ -4,7 +4,12 @@
  * decoded), which is what ENVELOPE must return; decoded text lives in MessageSummary.
  */
 
-/** One address of an ENVELOPE: RFC 3501 `address` (name, adl, mailbox, host). A group start has host null and mailbox the group name; a group end has both null. */
+/**
+ * One address of an ENVELOPE: RFC 3501 `address` (name, adl, mailbox, host). A group start has host null and mailbox the group name; a group end has both null.
+ * name is the display phrase unquoted (or the comment when there is no phrase), encoded words kept; mailbox is the
+ * local part as written (a quoted local part keeps its quotes); an address without a domain has host "" (never null,
+ * which would read as a group marker). See lib/mail/address.ts.
+ */
 export interface EnvelopeAddress {
   name: string | null;
   adl: string | null;
@@ -12,6 +17,10 @@ export interface EnvelopeAddress {
   host: string | null;
 }
 
+/**
+ * null = the field is absent (NIL). sender and replyTo are already defaulted to from when absent or empty
+ * (RFC 3501 §7.4.2 tells the server to do so), so the IMAP server writes the envelope as stored.
+ */
 export interface Envelope {
   date: string | null;
   subject: string | null;
@@ -45,7 +54,11 @@ export interface BodyPart {
   type: string;
   /** Lower case, e.g. "plain". */
   subtype: string;
-  /** Content-Type parameters in order, names lower case, RFC 2231 continuations joined and values decoded to UTF-8. */
+  /**
+   * Content-Type parameters in order, names lower case, RFC 2231 continuations joined and values decoded to UTF-8.
+   * RFC 2047 encoded words in a value (Outlook's `name="=?koi8-r?B?...?="`) are left for the client, like in ENVELOPE.
+   * Without a (valid) Content-Type: [["charset", "us-ascii"]] for the text/plain default, [] for message/rfc822 in a digest.
+   */
   params: [string, string][];
   id: string | null;
   description: string | null;
@@ -53,7 +66,11 @@ export interface BodyPart {
   encoding: string;
   /** Body size in octets (end - bodyStart). */
   size: number;
-  /** Body lines, for text/* and message/rfc822 parts. */
+  /**
+   * Body lines, for text/* and message/rfc822 parts (null otherwise): LF line breaks plus one for a last line
+   * without a break, so a multipart child "a\r\nb" (its final CRLF belongs to the boundary) is 2, as WildDuck
+   * counts; Dovecot counts LFs only (1).
+   */
   lines: number | null;
   md5: string | null;
   disposition: Disposition | null;
@@ -74,15 +91,21 @@ export interface MessageStructure {
 }
 
 export interface AttachmentSummary {
-  /** Decoded file name (RFC 2047 / RFC 2231), or null. */
+  /** Decoded file name (RFC 2047 / RFC 2231), or null (an enclosed message/rfc822 usually has none). */
   filename: string | null;
+  /** The part's own type/subtype, lower case, as the message declares it. */
   contentType: string;
+  /** Size in octets once the transfer encoding is removed (the file's size; BodyPart.size is the encoded one). */
   size: number;
   /** Part number as IMAP numbers it, e.g. "2" or "1.2". */
   part: string;
 }
 
-/** Decoded fields for listings, SEARCH and events; every string is UTF-8. */
+/**
+ * Decoded fields for listings, SEARCH and events; every string is UTF-8. from/to/cc are display text,
+ * `Name <a@b>, c@d` ("" when absent), groups as `Group: members;`. Attachments are the leaf parts with a file
+ * name or `attachment` disposition, every non-text part, and each enclosed message/rfc822 (not descended into).
+ */
 export interface MessageSummary {
   subject: string;
   from: string;

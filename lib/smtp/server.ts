@@ -140,6 +140,7 @@ export function createSmtpServer(deps: SmtpDeps, options: SmtpOptions): SMTPServ
     disabledCommands: submission ? [] : ['AUTH'],
     allowInsecureAuth: options.allowInsecureAuth ?? false,
     hideDSN: true,
+    hideENHANCEDSTATUSCODES: false,
     logger: false,
     // Received: names the client's own HELO and address; reverse DNS would stall every
     // connection on a resolver that is down.
