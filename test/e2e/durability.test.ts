@@ -7,7 +7,7 @@ import { dataPaths } from '../../lib/app/mailroom.js';
 import { SqliteStore } from '../../lib/store/sqlite/sqlite-store.js';
 import { SqliteJobQueue } from '../../lib/queue/sqlite/sqlite-job-queue.js';
 
-const MESSAGES = 2000;
+const MESSAGES = Number(process.env.DURABILITY_MESSAGES ?? 2000);
 const CONNECTIONS = 20;
 const KILLS = 5;
 
@@ -56,14 +56,15 @@ describe('durability under SIGKILL', () => {
           if (!(await session.command('MAIL FROM:<load@elsewhere.test>')).startsWith('250')) throw new Error('MAIL');
           if (!(await session.command('RCPT TO:<demo@example.test>')).startsWith('250')) throw new Error('RCPT');
           if (!(await session.command('DATA')).startsWith('354')) throw new Error('DATA');
-          const reply = await session.data(`Subject: dur ${tag}\r\nFrom: load@elsewhere.test\r\n\r\n${'body '.repeat(200)}\r\n`);
+          const reply = await session.data(`Subject: dur ${tag}\r\nFrom: load@elsewhere.test\r\n\r\n${`${'body '.repeat(40)}\r\n`.repeat(10)}`);
           if (reply.startsWith('250')) {
             acked.add(tag);
             pending = undefined;
           } else {
             throw new Error(reply);
           }
-        } catch {
+        } catch (err) {
+          if (process.env.DURABILITY_DEBUG) console.log('client error', String(err));
           session?.close();
           session = undefined;
           await new Promise((resolve) => setTimeout(resolve, 50));
