@@ -93,7 +93,9 @@ async function startLoadGenerator(): Promise<LoadGenerator> {
   });
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`load generator exited with code ${code} before it was ready`)));
+    child.once('exit', (code) =>
+      reject(new Error(`load generator exited with code ${code} before it was ready`)),
+    );
   });
   return {
     run(request) {
@@ -163,7 +165,8 @@ async function waitForSmtp(port: number, child: ChildProcess, stderr: () => stri
       await client.quit().catch(() => undefined);
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`smtp-sink did not answer on ${HOST}:${port}`, { cause: err });
+      if (Date.now() > deadline)
+        throw new Error(`smtp-sink did not answer on ${HOST}:${port}`, { cause: err });
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -214,7 +217,10 @@ async function startMailroomTarget(params: Params): Promise<MailroomTarget> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mailroom-bench-'));
   try {
     // The environment is ignored on purpose: MAILROOM_* from a dev shell must not change the run.
-    const config = loadConfig({ dataDir, host: HOST, smtpPort: 0, submissionPort: 0, logLevel: 'silent' }, {});
+    const config = loadConfig(
+      { dataDir, host: HOST, smtpPort: 0, submissionPort: 0, logLevel: 'silent' },
+      {},
+    );
     const running = await startMailroom(config, silentLogger);
     await running.embedded.store.addDomain(DOMAIN);
     await running.embedded.store.addAccount(ACCOUNT, await hashPassword('bench-password'));
@@ -287,14 +293,28 @@ function table(header: string[], rows: string[][]): string {
 }
 
 function report(rows: Row[]): string {
-  const header = ['target', 'mode', 'msgs/s', 'p50 ms', 'p99 ms', 'accepted', 'failed', 'not sent', '220 p50 ms', 'x smtp-sink'];
+  const header = [
+    'target',
+    'mode',
+    'msgs/s',
+    'p50 ms',
+    'p99 ms',
+    'accepted',
+    'failed',
+    'not sent',
+    '220 p50 ms',
+    'x smtp-sink',
+  ];
   const body: string[][] = [];
   for (const { mode, label } of MODES) {
     const sink = rows.find((r) => r.mode === mode && r.target === 'smtp-sink');
     for (const row of rows.filter((r) => r.mode === mode)) {
       const sorted = [...row.result.latencies].sort((a, b) => a - b);
       const greetings = [...row.result.greetings].sort((a, b) => a - b);
-      const ratio = row.target !== 'smtp-sink' && sink && rate(sink.result) > 0 ? rate(row.result) / rate(sink.result) : NaN;
+      const ratio =
+        row.target !== 'smtp-sink' && sink && rate(sink.result) > 0
+          ? rate(row.result) / rate(sink.result)
+          : NaN;
       body.push([
         row.target,
         label,
@@ -320,9 +340,17 @@ async function main() {
   const out = (text = '') => process.stdout.write(text + '\n');
 
   out('SMTP ingest benchmark');
-  out(`  machine     node ${process.version}, ${platform()} ${release()}, ${cpuList.length} cores (${cpuList[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  out(`  parameters  ${params.messages} messages of ~${params.bytes} bytes per phase, ${params.connections} connections, phases stop after ${params.phaseSeconds} s`);
-  out(`  latency     p50/p99: from sending the final "." of DATA to reading its 250; 220 p50: from connect to the greeting`);
+  out(
+    `  machine     node ${process.version}, ${platform()} ${release()}, ${cpuList.length} cores (${cpuList[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  out(
+    `  parameters  ${params.messages} messages of ~${params.bytes} bytes per phase, ${params.connections} connections, phases stop after ${params.phaseSeconds} s`,
+  );
+  out(
+    `  latency     p50/p99: from sending the final "." of DATA to reading its 250; 220 p50: from connect to the greeting`,
+  );
   out();
 
   const targets: Target[] = [];
@@ -394,23 +422,32 @@ async function main() {
 
     out(report(rows));
     out();
-    const accepted = warmed + rows.filter((r) => r.target === 'mailroom').reduce((n, r) => n + r.result.accepted, 0);
+    const accepted =
+      warmed + rows.filter((r) => r.target === 'mailroom').reduce((n, r) => n + r.result.accepted, 0);
     const inbox = await mailroom.running.embedded.store.getMailbox(ACCOUNT, 'INBOX');
     const stats = await mailroom.running.embedded.queue.stats();
-    const drains = mailroom.drains.map((s) => (s === undefined ? `>${params.drainSeconds} s (gave up)` : `${s.toFixed(1)} s`));
-    out(`mailroom pipeline: ${inbox?.messages ?? 0} of ${accepted} accepted messages filed into ${ACCOUNT} INBOX; ` +
-      `queue left: ${stats.visible + stats.inFlight + stats.delayed} pending, ${stats.dead} dead`);
+    const drains = mailroom.drains.map((s) =>
+      s === undefined ? `>${params.drainSeconds} s (gave up)` : `${s.toFixed(1)} s`,
+    );
+    out(
+      `mailroom pipeline: ${inbox?.messages ?? 0} of ${accepted} accepted messages filed into ${ACCOUNT} INBOX; ` +
+        `queue left: ${stats.visible + stats.inFlight + stats.delayed} pending, ${stats.dead} dead`,
+    );
     out(`  ingest backlog after each phase (warm-ups first) emptied in: ${drains.join(', ')}`);
     const problems = rows.flatMap((r) => r.result.errors.map((e) => `${r.target} (${r.mode}): ${e}`));
     if (problems.length > 0) {
       out('failures seen (first few):');
       for (const p of problems) out(`  ${p}`);
     }
-    out('Read the x smtp-sink column (Mailroom msgs/s ÷ smtp-sink msgs/s), not the absolute numbers: see bench/README.md.');
+    out(
+      'Read the x smtp-sink column (Mailroom msgs/s ÷ smtp-sink msgs/s), not the absolute numbers: see bench/README.md.',
+    );
   } finally {
     load?.stop();
     for (const target of targets.reverse()) {
-      await target.stop().catch((err: unknown) => process.stderr.write(`stopping ${target.name}: ${String(err)}\n`));
+      await target
+        .stop()
+        .catch((err: unknown) => process.stderr.write(`stopping ${target.name}: ${String(err)}\n`));
     }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -420,7 +457,9 @@ async function main() {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

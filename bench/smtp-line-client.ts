@@ -27,7 +27,8 @@ export class UnexpectedReplyError extends Error {
  */
 export class SmtpLineClient {
   private pending: Buffer = Buffer.alloc(0);
-  private waiter: { resolve: (reply: Reply) => void; reject: (err: Error) => void; timer: NodeJS.Timeout } | undefined;
+  private waiter:
+    { resolve: (reply: Reply) => void; reject: (err: Error) => void; timer: NodeJS.Timeout } | undefined;
   private failure: Error | undefined;
 
   private constructor(

@@ -30,6 +30,11 @@ export const configSchema = z.object({
   visibilityTimeoutSeconds: z.coerce.number().int().min(1).max(43200),
   /** Outbound: an smtp(s):// URL of a smarthost, or unset to capture outbound mail under dataDir/outbox. */
   smarthost: z.string().url().optional(),
+  /** Implicit-TLS submission port (465 in production); unset: no such listener. */
+  submissionTlsPort: port.optional(),
+  /** PEM key and certificate for STARTTLS and implicit TLS; unset: a self-signed pair in dataDir/tls. */
+  tlsKey: z.string().min(1).optional(),
+  tlsCert: z.string().min(1).optional(),
   /** Allow AUTH without TLS on submission. Only ever true for loopback (dev). */
   allowInsecureAuth: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -61,6 +66,9 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   maxReceiveCount: 'MAILROOM_MAX_RECEIVE_COUNT',
   visibilityTimeoutSeconds: 'MAILROOM_VISIBILITY_TIMEOUT',
   smarthost: 'MAILROOM_SMARTHOST',
+  submissionTlsPort: 'MAILROOM_SUBMISSION_TLS_PORT',
+  tlsKey: 'MAILROOM_TLS_KEY',
+  tlsCert: 'MAILROOM_TLS_CERT',
   allowInsecureAuth: 'MAILROOM_ALLOW_INSECURE_AUTH',
   logLevel: 'MAILROOM_LOG_LEVEL',
 };
@@ -101,6 +109,11 @@ export function loadConfig(
   if (parsed.data.allowInsecureAuth && !isLoopback(parsed.data.host)) {
     throw new ConfigError(
       `allowInsecureAuth (${ENV_NAMES.allowInsecureAuth}) is only allowed when listening on loopback, not on ${parsed.data.host}`,
+    );
+  }
+  if (Boolean(parsed.data.tlsKey) !== Boolean(parsed.data.tlsCert)) {
+    throw new ConfigError(
+      'tlsKey (MAILROOM_TLS_KEY) and tlsCert (MAILROOM_TLS_CERT) go together: give both or neither',
     );
   }
   return parsed.data;

@@ -8,7 +8,9 @@ export const FIRST_ACCOUNT = 'demo@example.test';
  * On first start (no domain at all) creates example.test and demo@example.test with a
  * generated password, returned so the banner can print it once. Afterwards does nothing.
  */
-export async function bootstrapFirstStart(store: Store): Promise<{ address: string; password: string } | undefined> {
+export async function bootstrapFirstStart(
+  store: Store,
+): Promise<{ address: string; password: string } | undefined> {
   if ((await store.listDomains()).length > 0) return undefined;
   await store.addDomain(FIRST_DOMAIN);
   const password = generatePassword();
@@ -21,6 +23,10 @@ export function dnsRecords(domain: string, mxHost: string) {
   return [
     { type: 'MX', name: `${domain}.`, value: `10 ${mxHost}.` },
     { type: 'TXT', name: `${domain}.`, value: '"v=spf1 mx -all"' },
-    { type: 'TXT', name: `_dmarc.${domain}.`, value: `"v=DMARC1; p=quarantine; rua=mailto:postmaster@${domain}"` },
+    {
+      type: 'TXT',
+      name: `_dmarc.${domain}.`,
+      value: `"v=DMARC1; p=quarantine; rua=mailto:postmaster@${domain}"`,
+    },
   ];
 }

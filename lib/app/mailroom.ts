@@ -15,6 +15,7 @@ import { createSmtpServer } from '../smtp/server.js';
 import { LocalRunner, type LocalRunnerOptions } from '../runner/local-runner.js';
 import { createIngestHandler } from '../../functions/ingest.js';
 import type { WebhookOptions } from '../events/webhook.js';
+import { ensureSelfSignedCertificate, readTlsFiles, type TlsFiles } from '../tls/certificate.js';
 
 /** Where the embedded default keeps everything, under the data directory. */
 export function dataPaths(dataDir: string) {
@@ -32,7 +33,9 @@ export function openEmbedded(config: Pick<Config, 'dataDir' | 'maxReceiveCount' 
   const blobs = new FsBlobStore(paths.blobs);
   const queue = new SqliteJobQueue<IngestJob>({ path: paths.queue, maxReceiveCount: config.maxReceiveCount });
   const store = SqliteStore.open(paths.store);
-  const outbound: Outbound = config.smarthost ? new SmtpOutbound(config.smarthost) : new CaptureOutbound(blobs);
+  const outbound: Outbound = config.smarthost
+    ? new SmtpOutbound(config.smarthost)
+    : new CaptureOutbound(blobs);
   return {
     blobs,
     queue,
@@ -52,6 +55,10 @@ export interface RunningMailroom {
   embedded: Embedded;
   smtpPort: number;
   submissionPort: number;
+  /** The implicit-TLS submission port, when configured. */
+  submissionTlsPort?: number;
+  /** Whether STARTTLS is offered (a certificate was configured or made). */
+  tls: boolean;
   runner: LocalRunner<IngestJob>;
   /** Stops accepting, lets sessions finish briefly, finishes the batch in hand. */
   stop(): Promise<void>;
@@ -62,6 +69,8 @@ export interface StartOptions {
   webhook?: WebhookOptions;
   /** Do not start the in-process ingest runner (a separate process runs it). */
   noRunner?: boolean;
+  /** Key and certificate; default: from config, else the self-signed pair in dataDir/tls. */
+  tls?: TlsFiles | null;
 }
 
 function listen(server: SMTPServer, port: number, host: string): Promise<number> {
@@ -80,7 +89,11 @@ function close(server: SMTPServer): Promise<void> {
 }
 
 /** Runs the whole pipeline in this process: MX and submission listeners, and the ingest runner. */
-export async function startMailroom(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningMailroom> {
+export async function startMailroom(
+  config: Config,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningMailroom> {
   const embedded = openEmbedded(config);
   const handler = createIngestHandler({ ...embedded, logger, webhook: options.webhook });
   const runner = new LocalRunner(embedded.queue, handler, logger.child({ component: 'ingest' }), {
@@ -88,35 +101,44 @@ export async function startMailroom(config: Config, logger: Logger, options: Sta
     ...options.runner,
   });
   const deps = { ...embedded, logger: logger.child({ component: 'smtp' }), onQueued: () => runner.notify() };
+  const tls =
+    options.tls === undefined
+      ? config.tlsKey && config.tlsCert
+        ? await readTlsFiles(config.tlsKey, config.tlsCert)
+        : await ensureSelfSignedCertificate(config.dataDir, config.hostname)
+      : (options.tls ?? undefined);
   const common = {
     hostname: config.hostname,
     maxMessageBytes: config.maxMessageBytes,
     maxRecipients: config.maxRecipients,
+    tls,
   };
-  const mx = createSmtpServer(deps, { ...common, mode: 'mx' });
-  const submission = createSmtpServer(deps, {
-    ...common,
-    mode: 'submission',
-    allowInsecureAuth: config.allowInsecureAuth,
-  });
-  let smtpPort: number;
-  let submissionPort: number;
+  const servers = [
+    createSmtpServer(deps, { ...common, mode: 'mx' }),
+    createSmtpServer(deps, { ...common, mode: 'submission', allowInsecureAuth: config.allowInsecureAuth }),
+  ];
+  if (config.submissionTlsPort !== undefined && tls) {
+    servers.push(createSmtpServer(deps, { ...common, mode: 'submission', secure: true }));
+  }
+  const ports: number[] = [];
   try {
-    smtpPort = await listen(mx, config.smtpPort, config.host);
-    submissionPort = await listen(submission, config.submissionPort, config.host);
+    const wanted = [config.smtpPort, config.submissionPort, config.submissionTlsPort ?? 0];
+    for (const [i, server] of servers.entries()) ports.push(await listen(server, wanted[i]!, config.host));
   } catch (err) {
-    await Promise.all([close(mx), close(submission)]).catch(() => undefined);
+    await Promise.all(servers.map(close)).catch(() => undefined);
     await embedded.close();
     throw err;
   }
   if (!options.noRunner) runner.start();
   return {
     embedded,
-    smtpPort,
-    submissionPort,
+    smtpPort: ports[0]!,
+    submissionPort: ports[1]!,
+    ...(ports[2] !== undefined ? { submissionTlsPort: ports[2] } : {}),
+    tls: Boolean(tls),
     runner,
     async stop() {
-      await Promise.all([close(mx), close(submission)]);
+      await Promise.all(servers.map(close));
       await runner.stop();
       await embedded.close();
     },

@@ -12,6 +12,10 @@ export async function runDev(config: Config, json: boolean): Promise<void> {
     dataDir: config.dataDir,
     smtp: `${config.host}:${running.smtpPort}`,
     submission: `${config.host}:${running.submissionPort}`,
+    ...(running.submissionTlsPort !== undefined
+      ? { submissionTls: `${config.host}:${running.submissionTlsPort}` }
+      : {}),
+    starttls: running.tls,
     ...(created ? { account: created.address, password: created.password } : {}),
   };
   if (json) {
@@ -21,10 +25,17 @@ export async function runDev(config: Config, json: boolean): Promise<void> {
       '',
       'Mailroom is running.',
       `  SMTP (MX)     ${banner.smtp}`,
-      `  submission    ${banner.submission}   (AUTH PLAIN/LOGIN)`,
+      `  submission    ${banner.submission}   (AUTH PLAIN/LOGIN${running.tls ? ', STARTTLS' : ''})`,
+      ...(banner.submissionTls ? [`  submission    ${banner.submissionTls}   (implicit TLS)`] : []),
+      ...(running.tls && !config.tlsCert
+        ? [`  TLS           self-signed certificate in ${config.dataDir}/tls`]
+        : []),
       `  data          ${config.dataDir}`,
       ...(created
-        ? [`  account       ${created.address}`, `  password      ${created.password}   (shown once; change it with: npx mailroom user passwd ${created.address})`]
+        ? [
+            `  account       ${created.address}`,
+            `  password      ${created.password}   (shown once; change it with: npx mailroom user passwd ${created.address})`,
+          ]
         : []),
       '',
       'Send a test mail:',

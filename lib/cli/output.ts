@@ -7,7 +7,10 @@ export interface Output {
   table<T extends object>(rows: T[], columns: (keyof T & string)[], empty: string): void;
 }
 
-export function createOutput(json: boolean, write: (text: string) => void = (t) => process.stdout.write(t)): Output {
+export function createOutput(
+  json: boolean,
+  write: (text: string) => void = (t) => process.stdout.write(t),
+): Output {
   return {
     json,
     result(value, human) {
@@ -18,7 +21,11 @@ export function createOutput(json: boolean, write: (text: string) => void = (t) 
       if (rows.length === 0) return write(empty + '\n');
       const cells = rows.map((row) => columns.map((c) => format((row as Record<string, unknown>)[c])));
       const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-      const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+      const line = (values: string[]) =>
+        values
+          .map((v, i) => v.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd();
       write([line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n') + '\n');
     },
   };

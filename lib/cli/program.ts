@@ -34,7 +34,8 @@ function domainOf(address: string): string {
 function positiveInt(name: string) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a whole number, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new UsageError(`${name} must be a whole number, got ${JSON.stringify(value)}`);
     return n;
   };
 }
@@ -42,7 +43,11 @@ function positiveInt(name: string) {
 export function buildProgram(): Command {
   const program = new Command('mailroom')
     .description('Mailroom: mail for your own domains. Every command takes --help and --json.')
-    .option('-d, --data-dir <dir>', 'data directory (env MAILROOM_DATA_DIR)', process.env.MAILROOM_DATA_DIR ?? '.mailroom')
+    .option(
+      '-d, --data-dir <dir>',
+      'data directory (env MAILROOM_DATA_DIR)',
+      process.env.MAILROOM_DATA_DIR ?? '.mailroom',
+    )
     .option('--json', 'print JSON for scripts')
     .showHelpAfterError()
     .exitOverride();
@@ -65,15 +70,40 @@ export function buildProgram(): Command {
 
   program
     .command('dev')
-    .description('run everything on this machine: SMTP, submission and the ingest pipeline (what `npm start` runs)')
+    .description(
+      'run everything on this machine: SMTP, submission and the ingest pipeline (what `npm start` runs)',
+    )
     .option('--host <host>', `address to listen on (env MAILROOM_HOST, default ${DEFAULTS.host})`)
     .option('--smtp-port <port>', `SMTP (MX) port (env MAILROOM_SMTP_PORT, default ${DEFAULTS.smtpPort})`)
-    .option('--submission-port <port>', `submission port (env MAILROOM_SUBMISSION_PORT, default ${DEFAULTS.submissionPort})`)
+    .option(
+      '--submission-port <port>',
+      `submission port (env MAILROOM_SUBMISSION_PORT, default ${DEFAULTS.submissionPort})`,
+    )
     .option('--hostname <name>', `name in the banner and Received: headers (default ${DEFAULTS.hostname})`)
     .option('--max-message-size <bytes>', 'SIZE limit in bytes (default 41943040, 40 MB)')
-    .option('--smarthost <url>', 'send outbound mail through this smtp:// URL (default: keep it in <data-dir>/blobs/outbox)')
+    .option(
+      '--submission-tls-port <port>',
+      'also serve submission with implicit TLS on this port (465 in production)',
+    )
+    .option(
+      '--tls-key <file>',
+      'PEM key for STARTTLS and implicit TLS (default: self-signed, made in <data-dir>/tls)',
+    )
+    .option('--tls-cert <file>', 'PEM certificate that goes with --tls-key')
+    .option(
+      '--smarthost <url>',
+      'send outbound mail through this smtp:// URL (default: keep it in <data-dir>/blobs/outbox)',
+    )
     .addOption(
-      new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+      new Option('--log-level <level>', 'log level').choices([
+        'fatal',
+        'error',
+        'warn',
+        'info',
+        'debug',
+        'trace',
+        'silent',
+      ]),
     )
     .action(async (opts: Record<string, string | undefined>) => {
       const config: Config = loadConfig({
@@ -84,6 +114,9 @@ export function buildProgram(): Command {
         hostname: opts.hostname,
         maxMessageBytes: opts.maxMessageSize,
         smarthost: opts.smarthost,
+        submissionTlsPort: opts.submissionTlsPort,
+        tlsKey: opts.tlsKey,
+        tlsCert: opts.tlsCert,
         logLevel: opts.logLevel,
       });
       await runDev(config, Boolean(globals().json));
@@ -100,16 +133,21 @@ export function buildProgram(): Command {
         const mx = opts.mx === 'mail.<domain>' ? `mail.${added.name}` : opts.mx;
         const records = dnsRecords(added.name, mx);
         out.result({ domain: added, dns: records }, () =>
-          [`added ${added.name}. Create these DNS records:`, ...records.map((r) => `  ${r.name}\t${r.type}\t${r.value}`)].join(
-            '\n',
-          ),
+          [
+            `added ${added.name}. Create these DNS records:`,
+            ...records.map((r) => `  ${r.name}\t${r.type}\t${r.value}`),
+          ].join('\n'),
         );
       }),
     );
   domain
     .command('list')
     .description('list domains')
-    .action(withData(async ({ store }, out) => out.table(await store.listDomains(), ['name', 'createdAt'], 'no domains')));
+    .action(
+      withData(async ({ store }, out) =>
+        out.table(await store.listDomains(), ['name', 'createdAt'], 'no domains'),
+      ),
+    );
   domain
     .command('remove <name>')
     .description('remove a domain that has no accounts, aliases or routes left')
@@ -123,7 +161,9 @@ export function buildProgram(): Command {
   const user = program.command('user').description('accounts that receive mail and log in');
   user
     .command('add <address>')
-    .description('add an account; its password is generated and printed once, or read from stdin with --password-stdin')
+    .description(
+      'add an account; its password is generated and printed once, or read from stdin with --password-stdin',
+    )
     .option('--password-stdin', 'read the password from standard input')
     .action(
       withData(async ({ store }, out, address: string, opts: { passwordStdin?: boolean }) => {
@@ -199,7 +239,9 @@ export function buildProgram(): Command {
       }),
     );
 
-  const route = program.command('route').description('what happens to mail for an address: catch-all, forward, webhook, deliver, drop, reject');
+  const route = program
+    .command('route')
+    .description('what happens to mail for an address: catch-all, forward, webhook, deliver, drop, reject');
   const addRoute = (match: string, action: RouteAction) =>
     withData(async ({ store }, out) => {
       const added = await store.addRoute(match, action);
@@ -214,7 +256,9 @@ export function buildProgram(): Command {
     });
   route
     .command('forward <address> <targets...>')
-    .description('forward mail for the address (an account stops receiving it unless you also add a deliver route)')
+    .description(
+      'forward mail for the address (an account stops receiving it unless you also add a deliver route)',
+    )
     .action((address: string, targets: string[]) => {
       targets.forEach(domainOf);
       return addRoute(address, { type: 'forward', to: targets });
@@ -230,8 +274,13 @@ export function buildProgram(): Command {
       } catch {
         throw new UsageError(`not a URL: ${JSON.stringify(url)}`);
       }
-      if (!['http:', 'https:'].includes(parsed.protocol)) throw new UsageError(`webhook URL must be http(s), got ${url}`);
-      await addRoute(address, { type: 'webhook', url, secret: opts.secret ?? randomBytes(24).toString('base64url') });
+      if (!['http:', 'https:'].includes(parsed.protocol))
+        throw new UsageError(`webhook URL must be http(s), got ${url}`);
+      await addRoute(address, {
+        type: 'webhook',
+        url,
+        secret: opts.secret ?? randomBytes(24).toString('base64url'),
+      });
     });
   route
     .command('deliver <address> <account>')
@@ -278,7 +327,11 @@ export function buildProgram(): Command {
     .action(
       withData(async ({ store }, out, address: string) => {
         const boxes = await store.listMailboxes(normalizeAddress(address));
-        out.table(boxes, ['name', 'specialUse', 'messages', 'unseen', 'uidNext', 'uidValidity'], 'no mailboxes');
+        out.table(
+          boxes,
+          ['name', 'specialUse', 'messages', 'unseen', 'uidNext', 'uidValidity'],
+          'no mailboxes',
+        );
       }),
     );
 
@@ -288,50 +341,63 @@ export function buildProgram(): Command {
     .description('list the messages of a folder (default INBOX)')
     .option('--limit <n>', 'at most this many, newest last', positiveInt('--limit'), 100)
     .action(
-      withData(async ({ store }, out, address: string, folder: string | undefined, opts: { limit: number }) => {
-        const account = normalizeAddress(address);
-        const name = folder ?? 'INBOX';
-        const mailbox = await store.getMailbox(account, name);
-        if (!mailbox) throw new UsageError(`${account} has no folder ${JSON.stringify(name)}`);
-        const all = await store.listMessages(account, name, {});
-        const rows = all.slice(-opts.limit).map((m) => ({
-          uid: m.uid,
-          date: new Date(m.internalDate).toISOString(),
-          from: m.summary.from,
-          subject: m.summary.subject,
-          size: m.size,
-          flags: m.flags,
-          attachments: m.summary.attachments.map((a) => a.filename ?? a.contentType),
-          blobKey: m.blobKey,
-        }));
-        out.table(rows, ['uid', 'date', 'from', 'subject', 'size', 'flags'], `no messages in ${name}`);
-      }),
+      withData(
+        async ({ store }, out, address: string, folder: string | undefined, opts: { limit: number }) => {
+          const account = normalizeAddress(address);
+          const name = folder ?? 'INBOX';
+          const mailbox = await store.getMailbox(account, name);
+          if (!mailbox) throw new UsageError(`${account} has no folder ${JSON.stringify(name)}`);
+          const all = await store.listMessages(account, name, {});
+          const rows = all.slice(-opts.limit).map((m) => ({
+            uid: m.uid,
+            date: new Date(m.internalDate).toISOString(),
+            from: m.summary.from,
+            subject: m.summary.subject,
+            size: m.size,
+            flags: m.flags,
+            attachments: m.summary.attachments.map((a) => a.filename ?? a.contentType),
+            blobKey: m.blobKey,
+          }));
+          out.table(rows, ['uid', 'date', 'from', 'subject', 'size', 'flags'], `no messages in ${name}`);
+        },
+      ),
     );
   message
     .command('show <address> <folder> <uid>')
     .description('show one message: its headers and text, or with --raw its exact bytes')
     .option('--raw', 'print the raw message as stored')
     .action(
-      withData(async ({ store, blobs }, out, address: string, folder: string, uidText: string, opts: { raw?: boolean }) => {
-        const uid = positiveInt('uid')(uidText);
-        const account = normalizeAddress(address);
-        const found = await store.getMessage(account, folder, uid);
-        if (!found) throw new UsageError(`no message ${uid} in ${account}/${folder}`);
-        if (opts.raw) {
-          process.stdout.write(await blobs.getBuffer(found.blobKey));
-          return;
-        }
-        const { headerText, bodyText, summary, flags, size, internalDate } = found;
-        out.result({ uid, flags, size, internalDate, summary, headerText, bodyText }, () =>
-          [headerText.trimEnd(), '', bodyText].join('\n'),
-        );
-      }),
+      withData(
+        async (
+          { store, blobs },
+          out,
+          address: string,
+          folder: string,
+          uidText: string,
+          opts: { raw?: boolean },
+        ) => {
+          const uid = positiveInt('uid')(uidText);
+          const account = normalizeAddress(address);
+          const found = await store.getMessage(account, folder, uid);
+          if (!found) throw new UsageError(`no message ${uid} in ${account}/${folder}`);
+          if (opts.raw) {
+            process.stdout.write(await blobs.getBuffer(found.blobKey));
+            return;
+          }
+          const { headerText, bodyText, summary, flags, size, internalDate } = found;
+          out.result({ uid, flags, size, internalDate, summary, headerText, bodyText }, () =>
+            [headerText.trimEnd(), '', bodyText].join('\n'),
+          );
+        },
+      ),
     );
 
   const queue = program.command('queue').description('the ingest queue and its dead letters');
   queue
     .command('status')
-    .description('counts of waiting, in-flight, delayed and dead jobs, and the dead letters with their reasons')
+    .description(
+      'counts of waiting, in-flight, delayed and dead jobs, and the dead letters with their reasons',
+    )
     .action(
       withData(async ({ queue: q }, out) => {
         const stats = await q.stats();
@@ -343,8 +409,10 @@ export function buildProgram(): Command {
           lastError: d.lastError,
         }));
         if (out.json) return out.result({ ...stats, deadLetters: dead }, () => '');
-        out.result(stats, () =>
-          `visible ${stats.visible}  in flight ${stats.inFlight}  delayed ${stats.delayed}  dead ${stats.dead}`,
+        out.result(
+          stats,
+          () =>
+            `visible ${stats.visible}  in flight ${stats.inFlight}  delayed ${stats.delayed}  dead ${stats.dead}`,
         );
         if (dead.length) out.table(dead, ['id', 'job', 'receives', 'deadAt', 'lastError'], '');
       }),
@@ -395,4 +463,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-

@@ -32,7 +32,13 @@ export function signPayload(secret: string, body: string, timestamp: number): st
   return `t=${timestamp},v1=${mac}`;
 }
 
-export function verifySignature(secret: string, body: string, header: string, toleranceSeconds = 300, now = Date.now()): boolean {
+export function verifySignature(
+  secret: string,
+  body: string,
+  header: string,
+  toleranceSeconds = 300,
+  now = Date.now(),
+): boolean {
   const fields = Object.fromEntries(header.split(',').map((kv) => kv.split('=', 2) as [string, string]));
   const t = Number(fields.t);
   if (!Number.isFinite(t) || Math.abs(now / 1000 - t) > toleranceSeconds) return false;
@@ -59,7 +65,12 @@ export interface WebhookOptions {
  * A 4xx other than those is final. After the last attempt it throws, so the job fails and
  * the queue retries it later (and dead-letters it in the end).
  */
-export async function postWebhook(url: string, secret: string, event: MessageEvent, options: WebhookOptions = {}) {
+export async function postWebhook(
+  url: string,
+  secret: string,
+  event: MessageEvent,
+  options: WebhookOptions = {},
+) {
   const attempts = options.attempts ?? 3;
   let delay = options.backoffMs ?? 500;
   const body = JSON.stringify(event);
@@ -89,5 +100,7 @@ export async function postWebhook(url: string, secret: string, event: MessageEve
       delay *= 2;
     }
   }
-  throw lastError instanceof WebhookError ? lastError : new WebhookError(`webhook ${url} failed`, { cause: lastError });
+  throw lastError instanceof WebhookError
+    ? lastError
+    : new WebhookError(`webhook ${url} failed`, { cause: lastError });
 }

@@ -117,7 +117,12 @@ async function apply(
         },
         { idempotencyKey: `${job.id}:${folder}` },
       );
-      result.delivered.push({ account: action.account, folder, uid: appended.uid, duplicate: appended.duplicate });
+      result.delivered.push({
+        account: action.account,
+        folder,
+        uid: appended.uid,
+        duplicate: appended.duplicate,
+      });
       return;
     }
     case 'forward':

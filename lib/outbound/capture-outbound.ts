@@ -11,7 +11,10 @@ export class CaptureOutbound implements Outbound {
   async send(message: OutboundMessage): Promise<{ accepted: string[] }> {
     const key = `outbox/${message.id.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
     await this.blobs.put(`${key}.eml`, message.raw);
-    await this.blobs.put(`${key}.json`, Buffer.from(JSON.stringify({ from: message.from, to: message.to }, null, 2)));
+    await this.blobs.put(
+      `${key}.json`,
+      Buffer.from(JSON.stringify({ from: message.from, to: message.to }, null, 2)),
+    );
     return { accepted: message.to };
   }
 }

@@ -5,7 +5,11 @@ import { normalizeAddress, splitPlus } from './address.js';
  * Whether an account may send as an address: its own, a plus variant of it, or an alias
  * that delivers to it.
  */
-export async function ownsAddress(store: Pick<Store, 'getAlias'>, account: string, address: string): Promise<boolean> {
+export async function ownsAddress(
+  store: Pick<Store, 'getAlias'>,
+  account: string,
+  address: string,
+): Promise<boolean> {
   const normalized = normalizeAddress(address);
   const base = splitPlus(normalized)?.base ?? normalized;
   if (base === account) return true;

@@ -100,7 +100,11 @@ async function applyRoutes(
       case 'reject':
         return { status: 'rejected', message: action.message ?? 'Recipient rejected by policy' };
       case 'deliver':
-        actions.push({ type: 'deliver', account: normalizeAddress(action.account), folder: action.folder ?? 'INBOX' });
+        actions.push({
+          type: 'deliver',
+          account: normalizeAddress(action.account),
+          folder: action.folder ?? 'INBOX',
+        });
         decided = true;
         break;
       case 'forward':
@@ -119,10 +123,17 @@ async function applyRoutes(
 }
 
 /** A local target resolves again (aliases of aliases); anything else is forwarded. */
-async function expandTarget(store: Lookup, target: string, depth: number, seen: Set<string>, actions: Action[]) {
+async function expandTarget(
+  store: Lookup,
+  target: string,
+  depth: number,
+  seen: Set<string>,
+  actions: Action[],
+) {
   const normalized = normalizeAddress(target);
   const result = await expand(store, normalized, depth + 1, seen, actions);
-  if (typeof result === 'object' && result.status === 'foreign') actions.push({ type: 'forward', to: target.trim() });
+  if (typeof result === 'object' && result.status === 'foreign')
+    actions.push({ type: 'forward', to: target.trim() });
 }
 
 async function intoTagFolder(store: Lookup, action: Action, tag: string): Promise<Action> {

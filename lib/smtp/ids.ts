@@ -5,7 +5,10 @@ import { randomBytes } from 'node:crypto';
  * randomness. They name the job, the blob and the 250 reply.
  */
 export function newQueueId(now = Date.now()): string {
-  return now.toString(36).padStart(10, '0') + randomBytes(8).toString('base64url').slice(0, 10).replace(/[-_]/g, 'x');
+  return (
+    now.toString(36).padStart(10, '0') +
+    randomBytes(8).toString('base64url').slice(0, 10).replace(/[-_]/g, 'x')
+  );
 }
 
 /** Where a raw message lives in the BlobStore: by day, so a person can find it. */

@@ -38,9 +38,10 @@ function clean(value: string): string {
 }
 
 export function receivedHeader(info: TraceInfo): string {
-  const remote = info.clientHostname && info.clientHostname !== `[${info.clientAddress}]`
-    ? `${clean(info.clientHostname)} [${clean(info.clientAddress)}]`
-    : `[${clean(info.clientAddress)}]`;
+  const remote =
+    info.clientHostname && info.clientHostname !== `[${info.clientAddress}]`
+      ? `${clean(info.clientHostname)} [${clean(info.clientAddress)}]`
+      : `[${clean(info.clientAddress)}]`;
   const lines = [
     `Received: from ${clean(info.helo)} (${remote})`,
     `\tby ${clean(info.hostname)} (Mailroom) with ${protocolName(info)} id ${info.id}`,

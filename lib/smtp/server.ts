@@ -15,7 +15,14 @@ import { ownsAddress } from '../routing/ownership.js';
 import { DataCheck } from './data-check.js';
 import { newQueueId, rawBlobKey } from './ids.js';
 import { receivedHeader } from './received.js';
-import { MAX_AUTH_LINE, MAX_COMMAND_LINE, MAX_DOMAIN, MAX_LOCAL_PART, MAX_PATH, MAX_TEXT_LINE } from './limits.js';
+import {
+  MAX_AUTH_LINE,
+  MAX_COMMAND_LINE,
+  MAX_DOMAIN,
+  MAX_LOCAL_PART,
+  MAX_PATH,
+  MAX_TEXT_LINE,
+} from './limits.js';
 
 export type SmtpMode = 'mx' | 'submission';
 
@@ -85,9 +92,10 @@ function adjustConnection(connection: Connection) {
   const onCommand = connection._onCommand.bind(connection);
   connection._onCommand = (command, callback) => {
     // The line arrives without its CRLF; AUTH and its continuation lines have their own limit.
-    const limit = connection._nextHandler || /^AUTH /i.test(command.subarray(0, 5).toString('latin1'))
-      ? MAX_AUTH_LINE
-      : MAX_COMMAND_LINE;
+    const limit =
+      connection._nextHandler || /^AUTH /i.test(command.subarray(0, 5).toString('latin1'))
+        ? MAX_AUTH_LINE
+        : MAX_COMMAND_LINE;
     if (command.length + 2 > limit) {
       send(500, '5.5.2 Line too long', false);
       setImmediate(callback);
@@ -102,7 +110,11 @@ function adjustConnection(connection: Connection) {
     };
   }
   connection.handler_HELP = (_command, callback) => {
-    send(214, ['2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP AUTH', '2.0.0 End of HELP'], false);
+    send(
+      214,
+      ['2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP AUTH', '2.0.0 End of HELP'],
+      false,
+    );
     callback();
   };
 }
@@ -170,14 +182,18 @@ export function createSmtpServer(deps: SmtpDeps, options: SmtpOptions): SMTPServ
       const from = address.address;
       if (from === '') {
         // The null reverse path (RFC 5321 §4.5.5) is for bounces; an account does not send them.
-        return submission ? fail(callback, smtpError(550, '5.7.1', 'Null sender not allowed on submission')) : callback();
+        return submission
+          ? fail(callback, smtpError(550, '5.7.1', 'Null sender not allowed on submission'))
+          : callback();
       }
       const bad = checkPath(from);
       if (bad) return fail(callback, bad);
       if (!submission) return callback();
       void ownsAddress(store, String(session.user), from)
         .then((owned) =>
-          owned ? callback() : fail(callback, smtpError(550, '5.7.1', `Sender address not owned by ${String(session.user)}`)),
+          owned
+            ? callback()
+            : fail(callback, smtpError(550, '5.7.1', `Sender address not owned by ${String(session.user)}`)),
         )
         .catch((err: unknown) => {
           sessionLog(logger, session).error({ err }, 'ownership check failed');

@@ -26,19 +26,32 @@ describe('mailroom CLI', () => {
   it('adds users with a generated password shown once, or one read from stdin', async () => {
     const generated = JSON.parse((await cli(['--json', 'user', 'add', 'ann@acme.test'])).stdout);
     expect(generated.password).toMatch(/^\S{20}$/);
-    const piped = await cli(['--json', 'user', 'add', 'ben@acme.test', '--password-stdin'], 'correct horse battery\n');
+    const piped = await cli(
+      ['--json', 'user', 'add', 'ben@acme.test', '--password-stdin'],
+      'correct horse battery\n',
+    );
     expect(piped.code).toBe(0);
     expect(JSON.parse(piped.stdout).password).toBeUndefined();
     const list = JSON.parse((await cli(['--json', 'user', 'list', 'acme.test'])).stdout);
-    expect(list.map((a: { address: string }) => a.address).sort()).toEqual(['ann@acme.test', 'ben@acme.test']);
+    expect(list.map((a: { address: string }) => a.address).sort()).toEqual([
+      'ann@acme.test',
+      'ben@acme.test',
+    ]);
     expect(JSON.stringify(list)).not.toContain('scrypt');
   });
 
   it('manages aliases and routes, and lists mailboxes', async () => {
-    expect((await cli(['alias', 'add', 'team@acme.test', 'ann@acme.test', 'out@elsewhere.test'])).code).toBe(0);
+    expect((await cli(['alias', 'add', 'team@acme.test', 'ann@acme.test', 'out@elsewhere.test'])).code).toBe(
+      0,
+    );
     const aliases = JSON.parse((await cli(['--json', 'alias', 'list', 'acme.test'])).stdout);
-    expect(aliases[0]).toMatchObject({ address: 'team@acme.test', targets: ['ann@acme.test', 'out@elsewhere.test'] });
-    const route = JSON.parse((await cli(['--json', 'route', 'catch-all', 'acme.test', 'ann@acme.test'])).stdout);
+    expect(aliases[0]).toMatchObject({
+      address: 'team@acme.test',
+      targets: ['ann@acme.test', 'out@elsewhere.test'],
+    });
+    const route = JSON.parse(
+      (await cli(['--json', 'route', 'catch-all', 'acme.test', 'ann@acme.test'])).stdout,
+    );
     expect(route.match).toBe('*@acme.test');
     const routes = JSON.parse((await cli(['--json', 'route', 'list', 'acme.test'])).stdout);
     expect(routes).toHaveLength(1);
@@ -71,7 +84,14 @@ describe('mailroom CLI', () => {
   });
 
   it('has --help on every command', async () => {
-    for (const args of [[], ['domain'], ['user', 'add'], ['route', 'webhook'], ['queue', 'redrive'], ['dev']]) {
+    for (const args of [
+      [],
+      ['domain'],
+      ['user', 'add'],
+      ['route', 'webhook'],
+      ['queue', 'redrive'],
+      ['dev'],
+    ]) {
       const result = await cli([...args, '--help']);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/^Usage: mailroom/m);

@@ -15,7 +15,8 @@ const FILENAME = 'Отчёт за квартал.txt';
 function cyrillicMessage(charset: string, tag: string): Buffer {
   const enc = (s: string) => iconv.encode(s, charset);
   const word = (s: string) => `=?${charset}?B?${enc(s).toString('base64')}?=`;
-  const pct = (s: string) => [...enc(s)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+  const pct = (s: string) =>
+    [...enc(s)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
   const head = [
     `From: ${word('Иван Петров')} <ivan@sender.test>`,
     'To: demo@example.test',
@@ -57,7 +58,12 @@ describe('Cyrillic mail in the charsets it still arrives in', () => {
     'stores %s mail decoded right, its raw bytes kept exactly',
     async (charset) => {
       const raw = cyrillicMessage(charset, `t-${charset}`);
-      const transport = nodemailer.createTransport({ host: '127.0.0.1', port: mailroom.smtpPort, secure: false, ignoreTLS: true });
+      const transport = nodemailer.createTransport({
+        host: '127.0.0.1',
+        port: mailroom.smtpPort,
+        secure: false,
+        ignoreTLS: true,
+      });
       await transport.sendMail({ envelope: { from: 'ivan@sender.test', to: ['demo@example.test'] }, raw });
 
       const stored = await eventually(async () =>

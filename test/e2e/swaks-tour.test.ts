@@ -28,11 +28,16 @@ describe.skipIf(!hasSwaks && !process.env.CI)('first start, as a new user tries 
     expect(dev.password).toMatch(/^\S{20}$/);
 
     const swaks = await exec('swaks', [
-      '--server', `127.0.0.1:${dev.smtpPort}`,
-      '--to', 'demo@example.test',
-      '--from', 'tester@elsewhere.test',
-      '--header', 'Subject: hello from swaks',
-      '--body', 'first mail',
+      '--server',
+      `127.0.0.1:${dev.smtpPort}`,
+      '--to',
+      'demo@example.test',
+      '--from',
+      'tester@elsewhere.test',
+      '--header',
+      'Subject: hello from swaks',
+      '--body',
+      'first mail',
     ]);
     expect(swaks.stdout).toMatch(/<- {2}250 2\.0\.0 Ok: queued as/);
     const sentAt = Date.now();
@@ -53,7 +58,9 @@ describe.skipIf(!hasSwaks && !process.env.CI)('first start, as a new user tries 
 
     const result = await runCli(['--data-dir', dataDir, '--json', 'message', 'list', 'demo@example.test']);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout).map((m: { subject: string }) => m.subject)).toEqual(['hello from swaks']);
+    expect(JSON.parse(result.stdout).map((m: { subject: string }) => m.subject)).toEqual([
+      'hello from swaks',
+    ]);
   });
 
   it('stops cleanly on SIGTERM', async () => {

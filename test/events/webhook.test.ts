@@ -22,7 +22,11 @@ describe('webhook route', () => {
           res.writeHead(503).end();
           return;
         }
-        received.push({ body, signature: String(req.headers[SIGNATURE_HEADER]), eventId: String(req.headers['x-mailroom-event-id']) });
+        received.push({
+          body,
+          signature: String(req.headers[SIGNATURE_HEADER]),
+          eventId: String(req.headers['x-mailroom-event-id']),
+        });
         res.writeHead(204).end();
       });
     });
@@ -41,12 +45,25 @@ describe('webhook route', () => {
   });
 
   it('POSTs the parsed message as HMAC-signed JSON, retrying failures', async () => {
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: mailroom.smtpPort, ignoreTLS: true });
-    await transport.sendMail({ from: 'x@elsewhere.test', to: 'hooks@example.test', subject: 'hook me', text: 'payload' });
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: mailroom.smtpPort,
+      ignoreTLS: true,
+    });
+    await transport.sendMail({
+      from: 'x@elsewhere.test',
+      to: 'hooks@example.test',
+      subject: 'hook me',
+      text: 'payload',
+    });
 
     const hit = await eventually(() => received[0]);
     const event = JSON.parse(hit.body) as MessageEvent;
-    expect(event).toMatchObject({ type: 'message.received', recipient: 'hooks@example.test', subject: 'hook me' });
+    expect(event).toMatchObject({
+      type: 'message.received',
+      recipient: 'hooks@example.test',
+      subject: 'hook me',
+    });
     expect(event.text).toContain('payload');
     expect(hit.eventId).toBe(event.id);
     expect(verifySignature('topsecret', hit.body, hit.signature)).toBe(true);

@@ -19,13 +19,33 @@ export interface DevProcess {
 }
 
 /** Starts `mailroom dev --json` on ports 0 as its own process and waits for its ready line. */
-export async function startDevProcess(dataDir: string, env: NodeJS.ProcessEnv = {}, extraArgs: string[] = []): Promise<DevProcess> {
+export async function startDevProcess(
+  dataDir: string,
+  env: NodeJS.ProcessEnv = {},
+  extraArgs: string[] = [],
+): Promise<DevProcess> {
   const child = spawn(
     process.execPath,
-    [...TSX, CLI, '--data-dir', dataDir, '--json', 'dev', '--smtp-port', '0', '--submission-port', '0', '--log-level', 'warn', ...extraArgs],
+    [
+      ...TSX,
+      CLI,
+      '--data-dir',
+      dataDir,
+      '--json',
+      'dev',
+      '--smtp-port',
+      '0',
+      '--submission-port',
+      '0',
+      '--log-level',
+      'warn',
+      ...extraArgs,
+    ],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const lines = createInterface({ input: child.stdout! });

@@ -24,10 +24,15 @@ export async function startTestMailroom(
   options: StartOptions = {},
 ): Promise<TestMailroom> {
   const dataDir = await tempDir();
-  const config = loadConfig({ dataDir, smtpPort: 0, submissionPort: 0, logLevel: 'silent', ...overrides }, {});
+  const config = loadConfig(
+    { dataDir, smtpPort: 0, submissionPort: 0, logLevel: 'silent', ...overrides },
+    {},
+  );
+  // No certificate unless a test asks for one: making an RSA key per test is slow.
   const running = await startMailroom(config, silentLogger, {
-    runner: { idlePollMs: 20, retryBaseSeconds: 0, ...options.runner },
+    tls: null,
     ...options,
+    runner: { idlePollMs: 20, retryBaseSeconds: 0, ...options.runner },
   });
   await running.embedded.store.addDomain('example.test');
   await running.embedded.store.addAccount('demo@example.test', await hashPassword(DEMO_PASSWORD));
@@ -44,7 +49,10 @@ export async function startTestMailroom(
 export const DEMO_PASSWORD = 'demo-password';
 
 /** Polls until check returns a value (not undefined), or fails after timeoutMs. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 5000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 5000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

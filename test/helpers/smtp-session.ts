@@ -43,7 +43,8 @@ export class SmtpSession {
         return match[0].trimEnd();
       }
       if (this.closed) throw new Error(`connection closed; unread: ${JSON.stringify(this.buffer)}`);
-      if (Date.now() > deadline) throw new Error(`no reply within ${timeoutMs} ms; unread: ${JSON.stringify(this.buffer)}`);
+      if (Date.now() > deadline)
+        throw new Error(`no reply within ${timeoutMs} ms; unread: ${JSON.stringify(this.buffer)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, deadline - Date.now());
         this.waiters.push(() => {

@@ -86,9 +86,14 @@ describe('ingest', () => {
   });
 
   it('dead-letters a job whose blob is missing, with its reason, and `mailroom queue redrive` runs it again', async () => {
-    const runner = new LocalRunner(data.queue, createIngestHandler({ ...data, logger: silentLogger }), silentLogger, {
-      retryBaseSeconds: 0,
-    });
+    const runner = new LocalRunner(
+      data.queue,
+      createIngestHandler({ ...data, logger: silentLogger }),
+      silentLogger,
+      {
+        retryBaseSeconds: 0,
+      },
+    );
     const j = job('lost');
     await data.queue.send(j);
 

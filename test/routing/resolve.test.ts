@@ -34,7 +34,11 @@ describe('routing v1', () => {
   });
 
   it('expands an alias with local and external targets, and aliases of aliases', async () => {
-    await store.addAlias('team@example.test', ['demo@example.test', 'ops@example.test', 'friend@elsewhere.test']);
+    await store.addAlias('team@example.test', [
+      'demo@example.test',
+      'ops@example.test',
+      'friend@elsewhere.test',
+    ]);
     await store.addAlias('ops@example.test', ['bob@example.test', 'demo@example.test']);
     const result = await resolveRecipient(store, 'team@example.test');
     expect(result).toEqual({
@@ -94,7 +98,10 @@ describe('routing v1', () => {
     await store.addRoute('noreply@example.test', { type: 'drop' });
     expect(await resolveRecipient(store, 'noreply@example.test')).toEqual({ status: 'local', actions: [] });
     await store.addRoute('gone@example.test', { type: 'reject', message: 'left the company' });
-    expect(await resolveRecipient(store, 'gone@example.test')).toEqual({ status: 'rejected', message: 'left the company' });
+    expect(await resolveRecipient(store, 'gone@example.test')).toEqual({
+      status: 'rejected',
+      message: 'left the company',
+    });
   });
 
   it('lets an account send as itself, its plus variants and aliases that reach it, nothing else', async () => {

@@ -26,7 +26,8 @@ describe('SMTP ingress transcript (RFC 5321)', () => {
     await s.reply();
     const ehlo = await s.command('EHLO client.test');
     expect(ehlo).toContain('SIZE 65536');
-    for (const ext of ['8BITMIME', 'SMTPUTF8', 'PIPELINING', 'ENHANCEDSTATUSCODES']) expect(ehlo).toContain(ext);
+    for (const ext of ['8BITMIME', 'SMTPUTF8', 'PIPELINING', 'ENHANCEDSTATUSCODES'])
+      expect(ehlo).toContain(ext);
     expect(ehlo).not.toContain('AUTH');
     s.close();
   });
@@ -80,7 +81,10 @@ describe('SMTP ingress transcript (RFC 5321)', () => {
   });
 
   it('takes 100 recipients and answers the 101st with 452 4.5.3', async () => {
-    await mailroom.embedded.store.addRoute('*@example.test', { type: 'deliver', account: 'demo@example.test' });
+    await mailroom.embedded.store.addRoute('*@example.test', {
+      type: 'deliver',
+      account: 'demo@example.test',
+    });
     const s = await session();
     await s.command('MAIL FROM:<a@elsewhere.test>');
     for (let i = 1; i <= 100; i++) expect(await s.command(`RCPT TO:<r${i}@example.test>`)).toMatch(/^250 /);
@@ -102,7 +106,9 @@ describe('SMTP ingress transcript (RFC 5321)', () => {
     await s.command('MAIL FROM:<a@elsewhere.test>');
     await s.command('RCPT TO:<demo@example.test>');
     await s.command('DATA');
-    expect(await s.data(`Subject: long\r\n\r\n${'y'.repeat(1200)}\r\n`)).toMatch(/^500 5\.5\.2 Line too long/);
+    expect(await s.data(`Subject: long\r\n\r\n${'y'.repeat(1200)}\r\n`)).toMatch(
+      /^500 5\.5\.2 Line too long/,
+    );
     expect(await s.command('MAIL FROM:<a@elsewhere.test>')).toMatch(/^250 /);
     expect(await s.command('RCPT TO:<demo@example.test>')).toMatch(/^250 /);
     expect(await s.command('DATA')).toMatch(/^354 /);
@@ -135,7 +141,8 @@ describe('SMTP ingress transcript (RFC 5321)', () => {
     await s.command('MAIL FROM:<a@elsewhere.test>');
     await s.command('RCPT TO:<demo@example.test>');
     await s.command('DATA');
-    const body = 'Subject: exact\r\nX-Odd:  two  spaces \r\n\r\n.leading dot\r\nbare\nlf and \xe9 8-bit\r\n\r\n';
+    const body =
+      'Subject: exact\r\nX-Odd:  two  spaces \r\n\r\n.leading dot\r\nbare\nlf and \xe9 8-bit\r\n\r\n';
     const reply = await s.data(body);
     const id = /queued as (\w+)/.exec(reply)![1]!;
     s.close();
@@ -145,7 +152,9 @@ describe('SMTP ingress transcript (RFC 5321)', () => {
     });
     const raw = (await mailroom.embedded.blobs.getBuffer(stored.blobKey)).toString('latin1');
     const headerEnd = raw.indexOf('\r\nSubject: exact');
-    expect(raw.slice(0, headerEnd)).toMatch(/^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby [^\r\n]+ with ESMTP id \w+\r\n\tfor <demo@example\.test>; \w{3}, /);
+    expect(raw.slice(0, headerEnd)).toMatch(
+      /^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby [^\r\n]+ with ESMTP id \w+\r\n\tfor <demo@example\.test>; \w{3}, /,
+    );
     expect(raw.slice(headerEnd + 2)).toBe(body);
   });
 

@@ -35,7 +35,11 @@ describe('submission (AUTH required, send as your own addresses)', () => {
 
   it('refuses a wrong password with 535', async () => {
     await expect(
-      transport('demo@example.test', 'wrong').sendMail({ from: 'demo@example.test', to: 'x@elsewhere.test', text: 'x' }),
+      transport('demo@example.test', 'wrong').sendMail({
+        from: 'demo@example.test',
+        to: 'x@elsewhere.test',
+        text: 'x',
+      }),
     ).rejects.toMatchObject({ responseCode: 535 });
   });
 
@@ -60,7 +64,12 @@ describe('submission (AUTH required, send as your own addresses)', () => {
   });
 
   it('delivers to a local recipient through the same pipeline', async () => {
-    await transport().sendMail({ from: 'sales@example.test', to: 'demo@example.test', subject: 'local via submission', text: 'x' });
+    await transport().sendMail({
+      from: 'sales@example.test',
+      to: 'demo@example.test',
+      subject: 'local via submission',
+      text: 'x',
+    });
     const found = await eventually(async () =>
       (await mailroom.embedded.store.listMessages('demo@example.test', 'INBOX')).find(
         (m) => m.summary.subject === 'local via submission',
