@@ -25,6 +25,17 @@ function readStdin(): Promise<string> {
   });
 }
 
+/** The password for user add / passwd: read from stdin when asked, else generated (and shown once). */
+async function choosePassword(fromStdin: boolean | undefined): Promise<{ password: string; shown?: string }> {
+  if (!fromStdin) {
+    const password = generatePassword();
+    return { password, shown: password };
+  }
+  const password = (await readStdin()).replace(/\r?\n$/, '');
+  if (password.length < 8) throw new UsageError('the password must be at least 8 characters long');
+  return { password };
+}
+
 function domainOf(address: string): string {
   const parts = splitAddress(address);
   if (!parts) throw new UsageError(`not an address: ${JSON.stringify(address)} (expected local@domain)`);
@@ -168,10 +179,8 @@ export function buildProgram(): Command {
     .action(
       withData(async ({ store }, out, address: string, opts: { passwordStdin?: boolean }) => {
         domainOf(address);
-        const password = opts.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : generatePassword();
-        if (password.length < 8) throw new UsageError('the password must be at least 8 characters long');
+        const { password, shown } = await choosePassword(opts.passwordStdin);
         const account = await store.addAccount(address, await hashPassword(password));
-        const shown = opts.passwordStdin ? undefined : password;
         out.result({ ...account, ...(shown ? { password: shown } : {}) }, () =>
           shown ? `added ${account.address}\npassword (shown once): ${shown}` : `added ${account.address}`,
         );
@@ -191,10 +200,8 @@ export function buildProgram(): Command {
     .option('--password-stdin', 'read the password from standard input')
     .action(
       withData(async ({ store }, out, address: string, opts: { passwordStdin?: boolean }) => {
-        const password = opts.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : generatePassword();
-        if (password.length < 8) throw new UsageError('the password must be at least 8 characters long');
+        const { password, shown } = await choosePassword(opts.passwordStdin);
         await store.setPasswordHash(address, await hashPassword(password));
-        const shown = opts.passwordStdin ? undefined : password;
         out.result({ address: normalizeAddress(address), ...(shown ? { password: shown } : {}) }, () =>
           shown ? `new password for ${normalizeAddress(address)} (shown once): ${shown}` : 'password changed',
         );

@@ -225,25 +225,26 @@ function parseEntity(
       if (ctx.parts >= MAX_MIME_PARTS) break;
       children.push(parseEntity(ctx, start, stop, depth + 1, subtype === 'digest').part);
     }
-    if (children.length === 0) children.push(emptyPart(end));
+    if (children.length === 0) children.push(plainTextPart(raw, end, end, end));
     part.parts = children;
   }
   return { part, fields };
 }
 
-function emptyPart(at: number): BodyPart {
+/** A plain-text part over [bodyStart, end): the RFC 2045 default, used where no real structure can be read. */
+export function plainTextPart(raw: Buffer, headerStart: number, bodyStart: number, end: number): BodyPart {
   return {
-    headerStart: at,
-    bodyStart: at,
-    end: at,
+    headerStart,
+    bodyStart,
+    end,
     type: 'text',
     subtype: 'plain',
     params: [['charset', 'us-ascii']],
     id: null,
     description: null,
     encoding: '7bit',
-    size: 0,
-    lines: 0,
+    size: end - bodyStart,
+    lines: countLines(raw, bodyStart, end),
     md5: null,
     disposition: null,
     language: null,

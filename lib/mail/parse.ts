@@ -1,6 +1,6 @@
-import { countLines, parseMimeTree, type ParsedTree } from './mime-tree.js';
+import { parseMimeTree, plainTextPart, type ParsedTree } from './mime-tree.js';
 import { decodeMessage } from './summary.js';
-import type { BodyPart, ParsedMessage } from './types.js';
+import type { ParsedMessage } from './types.js';
 
 /**
  * Parses a raw message (the octets as received, any line endings) into everything ingest
@@ -33,23 +33,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
 
 /** The last resort structure: no envelope fields, the whole message as one text/plain body. */
 function opaqueTree(raw: Buffer): ParsedTree {
-  const body: BodyPart = {
-    headerStart: 0,
-    bodyStart: 0,
-    end: raw.length,
-    type: 'text',
-    subtype: 'plain',
-    params: [['charset', 'us-ascii']],
-    id: null,
-    description: null,
-    encoding: '7bit',
-    size: raw.length,
-    lines: countLines(raw, 0, raw.length),
-    md5: null,
-    disposition: null,
-    language: null,
-    location: null,
-  };
+  const body = plainTextPart(raw, 0, 0, raw.length);
   const envelope = {
     date: null,
     subject: null,
