@@ -95,7 +95,11 @@ export async function startMailroom(
   options: StartOptions = {},
 ): Promise<RunningMailroom> {
   const embedded = openEmbedded(config);
-  const handler = createIngestHandler({ ...embedded, logger, webhook: options.webhook });
+  const handler = createIngestHandler({
+    ...embedded,
+    logger: logger.child({ component: 'ingest' }),
+    webhook: options.webhook,
+  });
   const runner = new LocalRunner(embedded.queue, handler, logger.child({ component: 'ingest' }), {
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     ...options.runner,
