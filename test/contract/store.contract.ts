@@ -921,5 +921,61 @@ export function runStoreContract(
         }
       });
     });
+
+    describe('message states and copies (what IMAP SELECT, COPY and MOVE use)', () => {
+      it('lists UID, MODSEQ and flags only, in UID order, within a UID range', async () => {
+        await appendN(3);
+        await store.updateFlags(ALICE, 'INBOX', [2], 'add', ['\\Seen']);
+        const states = await store.listMessageStates(ALICE, 'INBOX');
+        expect(states.map((s) => s.uid)).toEqual([1, 2, 3]);
+        expect(states[1]).toEqual({ uid: 2, modseq: expect.any(Number), flags: ['\\Seen'] });
+        expect(states[1]!.modseq).toBeGreaterThan(states[2]!.modseq);
+        expect(
+          (await store.listMessageStates(ALICE, 'INBOX', { fromUid: 2, toUid: 2 })).map((s) => s.uid),
+        ).toEqual([2]);
+      });
+
+      it('copies messages with their flags into new UIDs of the target, and logs them there', async () => {
+        await appendN(3);
+        await store.updateFlags(ALICE, 'INBOX', [3], 'add', ['\\Flagged']);
+        const archive = await mailbox('Archive');
+        const before = archive.highestModseq;
+
+        const result = await store.copyMessages(ALICE, 'INBOX', [3, 1, 99], 'Archive');
+
+        expect(result).toEqual({
+          uidValidity: archive.uidValidity,
+          mapping: [
+            [1, 1],
+            [3, 2],
+          ],
+        });
+        const copied = await store.getMessage(ALICE, 'Archive', 2);
+        const original = await store.getMessage(ALICE, 'INBOX', 3);
+        expect({ ...copied, uid: 0, modseq: 0, mailboxId: '' }).toEqual({
+          ...original,
+          uid: 0,
+          modseq: 0,
+          mailboxId: '',
+        });
+        const after = await mailbox('Archive');
+        expect(after).toMatchObject({ uidNext: 3, messages: 2, unseen: 2 });
+        const changes = await store.changesSince(ALICE, 'Archive', before);
+        expect(changes.map((c) => [c.kind, c.uid])).toEqual([
+          ['append', 1],
+          ['append', 2],
+        ]);
+        expect((await store.listMessages(ALICE, 'INBOX')).map((m) => m.uid)).toEqual([1, 2, 3]);
+      });
+
+      it('never copies into or out of another account', async () => {
+        await appendN(1);
+        // Bob's INBOX has no UID 1: Alice's UID 1 is not reachable through it.
+        const result = await store.copyMessages(BOB, 'INBOX', [1], 'Archive');
+        expect(result.mapping).toEqual([]);
+        expect((await mailbox('Archive', BOB)).messages).toBe(0);
+        await expectCode(store.copyMessages(ALICE, 'INBOX', [1], 'Nowhere'), 'NOT_FOUND');
+      });
+    });
   });
 }

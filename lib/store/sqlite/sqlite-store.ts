@@ -22,7 +22,9 @@ import {
   type FlagUpdate,
   type ListMessagesOptions,
   type Mailbox,
+  type CopyResult,
   type MessageMeta,
+  type MessageState,
   type MessageRecord,
   type NewMessage,
   type Route,
@@ -609,6 +611,82 @@ export class SqliteStore implements Store {
         toUid,
         limit,
       ).map(toMessageMeta);
+    });
+  }
+
+  async listMessageStates(
+    account: string,
+    mailbox: string,
+    options: ListMessagesOptions = {},
+  ): Promise<MessageState[]> {
+    const { address: owner } = normalizeAddress(account);
+    const name = normalizeMailboxName(mailbox);
+    const fromUid = options.fromUid ?? 1;
+    const toUid = options.toUid ?? Number.MAX_SAFE_INTEGER;
+    const limit = options.limit ?? -1;
+    checkCount(fromUid, 'fromUid');
+    checkCount(toUid, 'toUid');
+    checkCount(limit === -1 ? 0 : limit, 'limit');
+    return this.#read(() => {
+      const box = this.#requireMailbox(owner, name);
+      return this.#all<{ uid: number; modseq: number; flags: string }>(
+        'SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid LIMIT ?',
+        box.id,
+        fromUid,
+        toUid,
+        limit,
+      ).map((row) => ({ uid: row.uid, modseq: row.modseq, flags: JSON.parse(row.flags) as string[] }));
+    });
+  }
+
+  async copyMessages(account: string, from: string, uids: number[], to: string): Promise<CopyResult> {
+    const { address: owner } = normalizeAddress(account);
+    const source = normalizeMailboxName(from);
+    const target = normalizeMailboxName(to);
+    const wanted = checkUids(uids);
+    return this.#write(() => {
+      const src = this.#requireMailbox(owner, source);
+      const dst = this.#requireMailbox(owner, target);
+      if (wanted.length === 0) return { uidValidity: dst.uid_validity, mapping: [] };
+      const rows = this.#all<{ uid: number; flags: string; seen: number }>(
+        `SELECT uid, flags, seen FROM messages WHERE mailbox_id = ? AND uid IN (${wanted.map(() => '?').join(',')})
+         ORDER BY uid`,
+        src.id,
+        ...wanted,
+      );
+      let uid = dst.uid_next;
+      let modseq = dst.highest_modseq;
+      let unseen = 0;
+      const at = this.#now();
+      const mapping: [number, number][] = [];
+      for (const row of rows) {
+        modseq++;
+        this.#run(
+          `INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, blob_key, size, internal_date,
+             structure, summary, header_text, body_text)
+           SELECT ?, ?, ?, flags, seen, blob_key, size, internal_date, structure, summary, header_text, body_text
+           FROM messages WHERE mailbox_id = ? AND uid = ?`,
+          dst.id,
+          uid,
+          modseq,
+          src.id,
+          row.uid,
+        );
+        this.#logChange(dst.id, modseq, 'append', uid, JSON.parse(row.flags) as string[], at);
+        if (!row.seen) unseen++;
+        mapping.push([row.uid, uid]);
+        uid++;
+      }
+      this.#run(
+        `UPDATE mailboxes SET uid_next = ?, highest_modseq = ?, messages = messages + ?, unseen = unseen + ?
+         WHERE id = ?`,
+        uid,
+        modseq,
+        mapping.length,
+        unseen,
+        dst.id,
+      );
+      return { uidValidity: dst.uid_validity, mapping };
     });
   }
 
