@@ -218,7 +218,7 @@ async function startMailroomTarget(params: Params): Promise<MailroomTarget> {
   try {
     // The environment is ignored on purpose: MAILROOM_* from a dev shell must not change the run.
     const config = loadConfig(
-      { dataDir, host: HOST, smtpPort: 0, submissionPort: 0, logLevel: 'silent' },
+      { dataDir, host: HOST, smtpPort: 0, submissionPort: 0, imapPort: 0, imapTlsPort: 0, logLevel: 'silent' },
       {},
     );
     const running = await startMailroom(config, silentLogger);

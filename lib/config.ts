@@ -18,6 +18,9 @@ export const configSchema = z.object({
   host: z.string().min(1),
   smtpPort: port,
   submissionPort: port,
+  imapPort: port,
+  /** IMAP over implicit TLS (993 in production). */
+  imapTlsPort: port,
   /** The name this server gives in its banner and Received: headers. */
   hostname: z.string().min(1),
   /** SIZE limit in bytes (RFC 1870). */
@@ -46,6 +49,8 @@ export const DEFAULTS = {
   host: '127.0.0.1',
   smtpPort: 2525,
   submissionPort: 2587,
+  imapPort: 2143,
+  imapTlsPort: 2993,
   hostname: 'mailroom.localhost',
   maxMessageBytes: 40 * 1024 * 1024,
   maxRecipients: 100,
@@ -60,6 +65,8 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   host: 'MAILROOM_HOST',
   smtpPort: 'MAILROOM_SMTP_PORT',
   submissionPort: 'MAILROOM_SUBMISSION_PORT',
+  imapPort: 'MAILROOM_IMAP_PORT',
+  imapTlsPort: 'MAILROOM_IMAP_TLS_PORT',
   hostname: 'MAILROOM_HOSTNAME',
   maxMessageBytes: 'MAILROOM_MAX_MESSAGE_BYTES',
   maxRecipients: 'MAILROOM_MAX_RECIPIENTS',

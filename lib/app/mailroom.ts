@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { SMTPServer } from 'smtp-server';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -14,6 +14,7 @@ import { CaptureOutbound } from '../outbound/capture-outbound.js';
 import { createSmtpServer } from '../smtp/server.js';
 import { LocalRunner, type LocalRunnerOptions } from '../runner/local-runner.js';
 import { createIngestHandler } from '../../functions/ingest.js';
+import { createImapDeps, createImapServer, type ImapServer } from '../imap/server.js';
 import type { WebhookOptions } from '../events/webhook.js';
 import { ensureSelfSignedCertificate, readTlsFiles, type TlsFiles } from '../tls/certificate.js';
 
@@ -57,6 +58,9 @@ export interface RunningMailroom {
   submissionPort: number;
   /** The implicit-TLS submission port, when configured. */
   submissionTlsPort?: number;
+  imapPort: number;
+  /** IMAP over implicit TLS; absent when no certificate could be had. */
+  imapTlsPort?: number;
   /** Whether STARTTLS is offered (a certificate was configured or made). */
   tls: boolean;
   runner: LocalRunner<IngestJob>;
@@ -80,6 +84,16 @@ function listen(server: SMTPServer, port: number, host: string): Promise<number>
     server.listen(port, host, () => {
       server.server.off('error', onError);
       resolve((server.server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function listenNet(server: NetServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
     });
   });
 }
@@ -124,12 +138,23 @@ export async function startMailroom(
   if (config.submissionTlsPort !== undefined && tls) {
     servers.push(createSmtpServer(deps, { ...common, mode: 'submission', secure: true }));
   }
+  const imapDeps = createImapDeps(embedded.store, embedded.blobs, logger.child({ component: 'imap' }));
+  const imapOptions = { hostname: config.hostname, tls, allowInsecureAuth: config.allowInsecureAuth };
+  const imapServers: ImapServer[] = [createImapServer(imapDeps, imapOptions)];
+  if (tls) imapServers.push(createImapServer(imapDeps, { ...imapOptions, secure: true }));
   const ports: number[] = [];
+  const imapPorts: number[] = [];
+  const closeAll = async () => {
+    await Promise.all([...servers.map(close), ...imapServers.map((s) => s.close())]);
+    imapDeps.notifier.close();
+  };
   try {
     const wanted = [config.smtpPort, config.submissionPort, config.submissionTlsPort ?? 0];
     for (const [i, server] of servers.entries()) ports.push(await listen(server, wanted[i]!, config.host));
+    const imapWanted = [config.imapPort, config.imapTlsPort];
+    for (const [i, imap] of imapServers.entries()) imapPorts.push(await listenNet(imap.server, imapWanted[i]!, config.host));
   } catch (err) {
-    await Promise.all(servers.map(close)).catch(() => undefined);
+    await closeAll().catch(() => undefined);
     await embedded.close();
     throw err;
   }
@@ -139,10 +164,12 @@ export async function startMailroom(
     smtpPort: ports[0]!,
     submissionPort: ports[1]!,
     ...(ports[2] !== undefined ? { submissionTlsPort: ports[2] } : {}),
+    imapPort: imapPorts[0]!,
+    ...(imapPorts[1] !== undefined ? { imapTlsPort: imapPorts[1] } : {}),
     tls: Boolean(tls),
     runner,
     async stop() {
-      await Promise.all(servers.map(close));
+      await closeAll();
       await runner.stop();
       await embedded.close();
     },

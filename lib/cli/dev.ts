@@ -15,6 +15,8 @@ export async function runDev(config: Config, json: boolean): Promise<void> {
     ...(running.submissionTlsPort !== undefined
       ? { submissionTls: `${config.host}:${running.submissionTlsPort}` }
       : {}),
+    imap: `${config.host}:${running.imapPort}`,
+    ...(running.imapTlsPort !== undefined ? { imapTls: `${config.host}:${running.imapTlsPort}` } : {}),
     starttls: running.tls,
     ...(created ? { account: created.address, password: created.password } : {}),
   };
@@ -27,6 +29,8 @@ export async function runDev(config: Config, json: boolean): Promise<void> {
       `  SMTP (MX)     ${banner.smtp}`,
       `  submission    ${banner.submission}   (AUTH PLAIN/LOGIN${running.tls ? ', STARTTLS' : ''})`,
       ...(banner.submissionTls ? [`  submission    ${banner.submissionTls}   (implicit TLS)`] : []),
+      `  IMAP          ${banner.imap}${running.tls ? '   (STARTTLS)' : ''}`,
+      ...(banner.imapTls ? [`  IMAP TLS      ${banner.imapTls}`] : []),
       ...(running.tls && !config.tlsCert
         ? [`  TLS           self-signed certificate in ${config.dataDir}/tls`]
         : []),

@@ -90,6 +90,11 @@ export function buildProgram(): Command {
       '--submission-port <port>',
       `submission port (env MAILROOM_SUBMISSION_PORT, default ${DEFAULTS.submissionPort})`,
     )
+    .option('--imap-port <port>', `IMAP port (env MAILROOM_IMAP_PORT, default ${DEFAULTS.imapPort})`)
+    .option(
+      '--imap-tls-port <port>',
+      `IMAP over TLS port (env MAILROOM_IMAP_TLS_PORT, default ${DEFAULTS.imapTlsPort})`,
+    )
     .option('--hostname <name>', `name in the banner and Received: headers (default ${DEFAULTS.hostname})`)
     .option('--max-message-size <bytes>', 'SIZE limit in bytes (default 41943040, 40 MB)')
     .option(
@@ -126,6 +131,8 @@ export function buildProgram(): Command {
         maxMessageBytes: opts.maxMessageSize,
         smarthost: opts.smarthost,
         submissionTlsPort: opts.submissionTlsPort,
+        imapPort: opts.imapPort,
+        imapTlsPort: opts.imapTlsPort,
         tlsKey: opts.tlsKey,
         tlsCert: opts.tlsCert,
         logLevel: opts.logLevel,

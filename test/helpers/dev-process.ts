@@ -12,6 +12,7 @@ export interface DevProcess {
   child: ChildProcess;
   smtpPort: number;
   submissionPort: number;
+  imapPort: number;
   account?: string;
   password?: string;
   /** Resolves with the exit code (or signal) when the process ends. */
@@ -36,6 +37,10 @@ export async function startDevProcess(
       '--smtp-port',
       '0',
       '--submission-port',
+      '0',
+      '--imap-port',
+      '0',
+      '--imap-tls-port',
       '0',
       '--log-level',
       'warn',
@@ -69,6 +74,7 @@ export async function startDevProcess(
     child,
     smtpPort: port(ready.smtp!),
     submissionPort: port(ready.submission!),
+    imapPort: port(ready.imap!),
     account: ready.account,
     password: ready.password,
     exited,

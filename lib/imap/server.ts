@@ -1,0 +1,79 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
+import type { BlobStore } from '../blob/types.js';
+import type { Store } from '../store/types.js';
+import type { Logger } from '../log.js';
+import type { TlsFiles } from '../tls/certificate.js';
+import { verifyPassword } from '../auth/password.js';
+import { normalizeAddress } from '../routing/address.js';
+import { ImapSession, type ImapDeps } from './session.js';
+import { MailboxNotifier } from './notifier.js';
+import { commandRegistry } from './commands/index.js';
+
+export interface ImapServerOptions {
+  hostname: string;
+  tls?: TlsFiles;
+  /** LOGIN without TLS: only for dev on loopback. */
+  allowInsecureAuth: boolean;
+  /** Implicit TLS (port 993) instead of plain text with STARTTLS (143). */
+  secure?: boolean;
+}
+
+export interface ImapServer {
+  server: Server;
+  sessions: Set<ImapSession>;
+  close(): Promise<void>;
+}
+
+/** Shared by every IMAP listener of a process: one notifier, one command registry. */
+export function createImapDeps(store: Store, blobs: BlobStore, logger: Logger): ImapDeps {
+  return {
+    store,
+    blobs,
+    logger,
+    notifier: new MailboxNotifier(store),
+    commands: commandRegistry(),
+    async authenticate(username, password) {
+      const account = normalizeAddress(username);
+      const hash = await store.getPasswordHash(account);
+      return hash && (await verifyPassword(password, hash)) ? account : undefined;
+    },
+  };
+}
+
+export function createImapServer(deps: ImapDeps, options: ImapServerOptions): ImapServer {
+  const secureContext: SecureContext | undefined = options.tls
+    ? createSecureContext({ key: options.tls.key, cert: options.tls.cert })
+    : undefined;
+  const sessions = new Set<ImapSession>();
+  const onSocket = (socket: Socket) => {
+    socket.setNoDelay(true);
+    const session = new ImapSession(socket, deps, {
+      hostname: options.hostname,
+      secure: Boolean(options.secure),
+      secureContext,
+      allowInsecureAuth: options.allowInsecureAuth,
+    });
+    sessions.add(session);
+    socket.once('close', () => sessions.delete(session));
+    session.start();
+  };
+  const server =
+    options.secure && options.tls
+      ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, onSocket)
+      : createServer(onSocket);
+  server.on('error', (err) => deps.logger.error({ err }, 'imap server error'));
+  return {
+    server,
+    sessions,
+    close() {
+      return new Promise((resolve) => {
+        for (const session of sessions) {
+          session.send('* BYE Server shutting down');
+          session.close();
+        }
+        server.close(() => resolve());
+      });
+    },
+  };
+}
