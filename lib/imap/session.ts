@@ -300,9 +300,10 @@ export class ImapSession {
   private async handleEvent(event: FramerEvent) {
     if (event.type === 'error') {
       const tag = event.tag ?? '*';
-      const text = event.kind === 'line-too-long' ? 'Command line too long' : 'Literal too large';
-      const code = event.kind === 'literal-too-large' ? '[TOOBIG] ' : '';
-      this.send(`${tag} ${event.kind === 'literal-too-large' ? 'NO' : 'BAD'} ${code}${text}`);
+      if (event.kind === 'line-too-long') this.send(`${tag} BAD Command line too long`);
+      // RFC 7889 §3: an APPEND over APPENDLIMIT is NO [TOOBIG]; any other oversized literal is a bad command.
+      else if (event.command === 'APPEND') this.send(`${tag} NO [TOOBIG] Message too large`);
+      else this.send(`${tag} BAD Literal too large`);
       return;
     }
     if (event.type !== 'command') return;

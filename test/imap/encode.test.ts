@@ -261,7 +261,9 @@ describe('encodeEnvelope', () => {
     expect(plain).toEqual(
       Buffer.from(`("Mon, 1 Jan 2024 10:00:00 +0000" {35}\r\nПривет, a folded subject line ${rest}`, 'utf8'),
     );
-    expect(utf8).toEqual(Buffer.from(`("Mon, 1 Jan 2024 10:00:00 +0000" "Привет, a folded subject line" ${rest}`, 'utf8'));
+    expect(utf8).toEqual(
+      Buffer.from(`("Mon, 1 Jan 2024 10:00:00 +0000" "Привет, a folded subject line" ${rest}`, 'utf8'),
+    );
   });
 
   it('writes an envelope with nothing in it as ten NILs', () => {

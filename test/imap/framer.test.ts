@@ -218,7 +218,7 @@ describe('CommandFramer', () => {
 
     // Assess: whichever of its lines or literals crosses the limit, the rest is skipped.
     expect(events).toMatchObject([
-      { type: 'error', tag: 'a1', limit: 200 },
+      { type: 'error', kind: 'line-too-long', tag: 'a1', command: 'X' },
       { type: 'command', bytes: 'a2 NOOP' },
     ]);
   });

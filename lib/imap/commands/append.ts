@@ -9,7 +9,9 @@ import { newQueueId, rawBlobKey } from '../../smtp/ids.js';
 import { mailboxArg, show, storeFailure } from './mailboxes.js';
 
 /** RFC 3501 §2.3.2 system flags that a client may set, by lower case. */
-const SYSTEM_FLAGS = new Map(['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'].map((f) => [f.toLowerCase(), f]));
+const SYSTEM_FLAGS = new Map(
+  ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'].map((f) => [f.toLowerCase(), f]),
+);
 /** RFC 3501 §9 flag-keyword: an atom (no atom-specials `(){ %*"\]`, CTL, SP or 8-bit). */
 const KEYWORD = /^[\x21\x23\x24\x26\x27\x2b-\x5b\x5e-\x7a\x7c-\x7e]{1,255}$/;
 
@@ -38,21 +40,18 @@ export function parseDateTime(text: string): number {
   const m = DATE_TIME.exec(text);
   const month = m ? MONTHS.indexOf(m[2]!.toLowerCase()) : -1;
   if (!m || month < 0) throw bad('Invalid date-time, expected "dd-Mon-yyyy hh:mm:ss +zzzz"');
-  const [day, year, hour, minute, second, zoneHours, zoneMinutes] = [m[1], m[3], m[4], m[5], m[6], m[8], m[9]].map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const daysInMonth = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  const field = (i: number) => Number(m[i]);
+  const [day, year, hour, minute, second] = [field(1), field(3), field(4), field(5), field(6)];
+  const [zoneHours, zoneMinutes] = [field(8), field(9)];
+  // Date.UTC would take years 0-99 as 1900-1999; setUTCFullYear does not.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month + 1, 0);
+  const daysInMonth = date.getUTCDate();
   // Seconds may be 60: a leap second (RFC 5322 §3.3).
-  if (year < 1 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 60 || zoneHours > 23 || zoneMinutes > 59) {
-    throw bad('Invalid date-time');
-  }
-  const utc = Date.UTC(year, month, day, hour, minute, second);
+  const valid = year > 0 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 60;
+  if (!valid || zoneHours > 23 || zoneMinutes > 59) throw bad('Invalid date-time');
+  date.setUTCFullYear(year, month, day);
+  const utc = date.getTime() + ((hour * 60 + minute) * 60 + second) * 1000;
   const offset = (m[7] === '-' ? -1 : 1) * (zoneHours * 60 + zoneMinutes) * 60_000;
   return utc - offset;
 }
@@ -63,14 +62,21 @@ function messageArg(args: ImapArg[], i: number): ImapString {
   if (arg?.type === 'string') return arg;
   if (arg?.type === 'atom' && arg.value.toUpperCase() === 'UTF8') {
     const items = list(args[i + 1], 'UTF8 message');
-    if (items.length === 1 && items[0]!.type === 'string') return items[0];
+    const only = items[0];
+    if (items.length === 1 && only?.type === 'string') return only;
     throw bad('UTF8 takes one literal in parentheses');
   }
   throw bad('APPEND needs the message as a literal');
 }
 
 /** Stores the raw bytes in the BlobStore, then the parsed message in the mailbox; returns the APPENDUID data. */
-async function appendTo(session: ImapSession, name: string, raw: Buffer, flags: string[], internalDate: number) {
+async function appendTo(
+  session: ImapSession,
+  name: string,
+  raw: Buffer,
+  flags: string[],
+  internalDate: number,
+) {
   const account = session.account!;
   if (raw.length > APPEND_LIMIT) throw no(`Message larger than APPENDLIMIT ${APPEND_LIMIT}`, 'TOOBIG');
   if (raw.length === 0) throw no('An empty message cannot be appended', 'CANNOT');
