@@ -7,6 +7,7 @@ import type { Store } from '../store/types.js';
 import { CommandFramer, type FramerEvent } from './framer.js';
 import { parseCommand, ImapParseError } from './parser.js';
 import { ImapError } from './errors.js';
+import { StoreError } from '../store/errors.js';
 import type { CommandSpec, StateKind } from './command.js';
 import type { ImapCommand } from './types.js';
 import type { SelectedMailbox, MailboxUpdate } from './selected.js';
@@ -166,7 +167,18 @@ export class ImapSession {
   async announce(allowExpunge: boolean): Promise<void> {
     const selected = this.selected;
     if (!selected) return;
-    this.sendUpdates(await selected.sync(this.deps.store, allowExpunge));
+    try {
+      this.sendUpdates(await selected.sync(this.deps.store, allowExpunge));
+    } catch (err) {
+      // Another session deleted or renamed the selected mailbox: nothing sensible can be
+      // said about sequence numbers any more, so end the session, as Dovecot does.
+      if (err instanceof StoreError && err.code === 'NOT_FOUND') {
+        this.send('* BYE Selected mailbox was deleted or renamed');
+        this.close();
+        return;
+      }
+      throw err;
+    }
   }
 
   /**
@@ -360,6 +372,11 @@ export class ImapSession {
         );
         return;
       }
+      const mapped = err instanceof StoreError ? STORE_REPLIES[err.code] : undefined;
+      if (mapped) {
+        this.send(`${tag} ${mapped[0]} [${mapped[1]}] ${oneLine(err instanceof Error ? err.message : '')}`);
+        return;
+      }
       this.log.error({ err, command: name }, 'command failed');
       this.send(`${tag} NO [SERVERBUG] ${name} failed, try again`);
     }
@@ -376,6 +393,16 @@ export class ImapSession {
     this.idleTimer.unref();
   }
 }
+
+/** Store errors a handler did not turn into a reply itself: their RFC 5530 response codes. */
+const STORE_REPLIES: Record<string, ['NO' | 'BAD', string]> = {
+  NOT_FOUND: ['NO', 'NONEXISTENT'],
+  ALREADY_EXISTS: ['NO', 'ALREADYEXISTS'],
+  INVALID_NAME: ['NO', 'CANNOT'],
+  INVALID_ARGUMENT: ['NO', 'CANNOT'],
+  LIMIT: ['NO', 'LIMIT'],
+  CONFLICT: ['NO', 'INUSE'],
+};
 
 function oneLine(text: string): string {
   return text.replace(/[\r\n\0]+/g, ' ').slice(0, 300);

@@ -314,6 +314,18 @@ describe('IMAP commands over a real socket (RFC 3501 transcripts)', () => {
       b.close();
     });
 
+    it('ends the session with BYE when another session deletes its selected mailbox', async () => {
+      const name = `doomed${++counter}`;
+      await mailroom.embedded.store.createMailbox(USER, name);
+      const a = await loggedIn(mailroom.imapPort, USER, DEMO_PASSWORD);
+      const b = await loggedIn(mailroom.imapPort, USER, DEMO_PASSWORD);
+      await a.command(`SELECT ${name}`);
+      expect((await b.command(`DELETE ${name}`)).tagged).toMatch(/ OK /);
+      a.write('n1 NOOP\r\n');
+      expect(await a.line()).toMatch(/^\* BYE /);
+      b.close();
+    });
+
     it('IDLE announces a change made by another session, and ends with DONE', async () => {
       const name = `idle${++counter}`;
       await mailroom.embedded.store.createMailbox(USER, name);

@@ -13,6 +13,10 @@ import { fetch } from './fetch.js';
 import { store } from './store.js';
 import { copy, move } from './copy.js';
 import { search } from './search.js';
+import { listMailboxes, lsub } from './list.js';
+import { create, deleteMailbox, rename, subscribeMailbox, unsubscribeMailbox } from './mailboxes.js';
+import { status } from './status.js';
+import { append } from './append.js';
 
 /** Every command by name; UID forms are the same spec with `uid: true` (RFC 3501 §6.4.8). */
 export function commandRegistry(): Map<string, CommandSpec> {
@@ -38,6 +42,15 @@ export function commandRegistry(): Map<string, CommandSpec> {
     copy,
     move,
     search,
+    listMailboxes,
+    lsub,
+    create,
+    deleteMailbox,
+    rename,
+    subscribeMailbox,
+    unsubscribeMailbox,
+    status,
+    append,
   ];
   return new Map(all.map((spec) => [spec.name, spec]));
 }
