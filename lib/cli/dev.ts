@@ -47,6 +47,15 @@ export async function runDev(config: Config, json: boolean): Promise<void> {
       'and see it:',
       '  npx mailroom message list demo@example.test',
       '',
+      'Mail client settings (Thunderbird, Apple Mail, Outlook, mutt, your phone):',
+      `  incoming  IMAP  server ${config.host}  port ${running.imapPort}${running.tls ? ' (STARTTLS)' : ''}${
+        running.imapTlsPort !== undefined ? ` or ${running.imapTlsPort} (SSL/TLS)` : ''
+      }  normal password`,
+      `  outgoing  SMTP  server ${config.host}  port ${running.submissionPort}${running.tls ? ' (STARTTLS)' : ''}  normal password`,
+      `  user name: the full address, e.g. ${created?.address ?? 'demo@example.test'}${
+        running.tls && !config.tlsCert ? '  (accept the self-signed certificate once)' : ''
+      }`,
+      '',
     ];
     process.stdout.write(lines.join('\n') + '\n');
   }

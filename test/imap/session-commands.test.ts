@@ -287,6 +287,28 @@ describe('IMAP commands over a real socket (RFC 3501 transcripts)', () => {
     });
   });
 
+  describe("one account never reaches another account's mail", () => {
+    it('whatever mailbox name it sends', async () => {
+      await mailroom.embedded.store.addAccount('bob@example.test', 'not-a-real-hash');
+      await mailroom.embedded.store.createMailbox('bob@example.test', 'Secret');
+      const bobInbox = (await mailroom.embedded.store.getMailbox('bob@example.test', 'INBOX'))!;
+      const client = await loggedIn(mailroom.imapPort, USER, DEMO_PASSWORD);
+      for (const name of [
+        'Secret',
+        '"bob@example.test/Secret"',
+        '"../bob@example.test/INBOX"',
+        `"${bobInbox.id}"`,
+        '"/Secret"',
+      ]) {
+        expect((await client.command(`SELECT ${name}`)).tagged).toMatch(/ NO /);
+        expect((await client.command(`STATUS ${name} (MESSAGES)`)).tagged).toMatch(/ NO /);
+      }
+      const listed = await client.command('LIST "" *');
+      expect(listed.untagged.join('\n')).not.toContain('Secret');
+      client.close();
+    });
+  });
+
   describe('two sessions on one mailbox', () => {
     it("see each other's flags and new mail at NOOP, and expunges not during FETCH but after", async () => {
       const name = `shared${++counter}`;
