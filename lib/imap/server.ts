@@ -17,6 +17,7 @@ export interface ImapServerOptions {
   allowInsecureAuth: boolean;
   /** Implicit TLS (port 993) instead of plain text with STARTTLS (143). */
   secure?: boolean;
+  autologoutMs?: { unauthenticated: number; authenticated: number };
 }
 
 export interface ImapServer {
@@ -53,6 +54,7 @@ export function createImapServer(deps: ImapDeps, options: ImapServerOptions): Im
       secure: Boolean(options.secure),
       secureContext,
       allowInsecureAuth: options.allowInsecureAuth,
+      ...(options.autologoutMs ? { autologoutMs: options.autologoutMs } : {}),
     });
     sessions.add(session);
     socket.once('close', () => sessions.delete(session));

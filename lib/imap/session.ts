@@ -41,6 +41,8 @@ export interface ImapSessionOptions {
   secureContext?: SecureContext;
   /** LOGIN and AUTHENTICATE without TLS (dev on loopback only). */
   allowInsecureAuth: boolean;
+  /** Autologout timers (RFC 3501 §5.4); defaults from limits.ts. */
+  autologoutMs?: { unauthenticated: number; authenticated: number };
 }
 
 /** RFC 3501 §3 states, as data: what the session knows in each. */
@@ -384,8 +386,11 @@ export class ImapSession {
 
   private armAutologout() {
     clearTimeout(this.idleTimer);
-    const ms =
-      this.state.kind === 'not-authenticated' ? AUTOLOGOUT_UNAUTHENTICATED_MS : AUTOLOGOUT_AUTHENTICATED_MS;
+    const limits = this.options.autologoutMs ?? {
+      unauthenticated: AUTOLOGOUT_UNAUTHENTICATED_MS,
+      authenticated: AUTOLOGOUT_AUTHENTICATED_MS,
+    };
+    const ms = this.state.kind === 'not-authenticated' ? limits.unauthenticated : limits.authenticated;
     this.idleTimer = setTimeout(() => {
       this.send('* BYE Autologout; idle for too long');
       this.close();

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 export interface TaggedReply {
   /** Untagged and continuation lines before the tagged one, literals inlined as text (latin1). */
@@ -18,7 +19,11 @@ export class ImapTranscript {
   private closed = false;
   private counter = 0;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(private socket: Socket) {
+    this.listen(socket);
+  }
+
+  private listen(socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
       this.waiters.splice(0).forEach((w) => w());
@@ -28,6 +33,23 @@ export class ImapTranscript {
       this.waiters.splice(0).forEach((w) => w());
     });
     socket.on('error', () => undefined);
+  }
+
+  /** STARTTLS, then the handshake on the same connection (any certificate accepted); returns the tagged reply. */
+  async startTls(): Promise<string> {
+    const reply = await this.command('STARTTLS');
+    if (!/ OK /.test(reply.tagged)) return reply.tagged;
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('close');
+    const secure = tlsConnect({ socket: plain, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', reject);
+    });
+    this.socket = secure;
+    this.listen(secure);
+    return reply.tagged;
   }
 
   static async open(port: number): Promise<{ client: ImapTranscript; greeting: string }> {
