@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { EMPTY_ENVELOPE } from '../mail/envelope.js';
 import type { BodyPart, Envelope, EnvelopeAddress } from '../mail/types.js';
 
 /**
@@ -176,18 +177,6 @@ export function encodeEnvelope(env: Envelope, utf8: boolean): Wire {
   ]);
 }
 
-const EMPTY_ENVELOPE: Envelope = {
-  date: null,
-  subject: null,
-  from: null,
-  sender: null,
-  replyTo: null,
-  to: null,
-  cc: null,
-  bcc: null,
-  inReplyTo: null,
-  messageId: null,
-};
 
 /** RFC 2231 attribute-char: token characters but `*`, `'` and `%`. */
 const ATTRIBUTE_CHAR = /[A-Za-z0-9!#$&+\-.^_`|~]/;

@@ -15,6 +15,20 @@ import type { Envelope, EnvelopeAddress } from './types.js';
  * Address fields that occur more than once are concatenated (a second From is shown rather
  * than hidden); the other fields take their first occurrence.
  */
+/** An envelope with every field NIL: for a message whose header cannot be read. */
+export const EMPTY_ENVELOPE: Readonly<Envelope> = Object.freeze({
+  date: null,
+  subject: null,
+  from: null,
+  sender: null,
+  replyTo: null,
+  to: null,
+  cc: null,
+  bcc: null,
+  inReplyTo: null,
+  messageId: null,
+});
+
 export function buildEnvelope(fields: readonly HeaderField[], ctx: DecodeContext): Envelope {
   const decode = (latin1: string): string => {
     if (hasNonUtf8Octets(latin1)) ctx.usedFallback = true;

@@ -1,4 +1,5 @@
 import { parseMimeTree, plainTextPart, type ParsedTree } from './mime-tree.js';
+import { EMPTY_ENVELOPE } from './envelope.js';
 import { decodeMessage } from './summary.js';
 import type { ParsedMessage } from './types.js';
 
@@ -34,17 +35,6 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
 /** The last resort structure: no envelope fields, the whole message as one text/plain body. */
 function opaqueTree(raw: Buffer): ParsedTree {
   const body = plainTextPart(raw, 0, 0, raw.length);
-  const envelope = {
-    date: null,
-    subject: null,
-    from: null,
-    sender: null,
-    replyTo: null,
-    to: null,
-    cc: null,
-    bcc: null,
-    inReplyTo: null,
-    messageId: null,
-  };
+  const envelope = { ...EMPTY_ENVELOPE };
   return { structure: { size: raw.length, envelope, body }, fields: [], fallbackCharset: 'latin1' };
 }

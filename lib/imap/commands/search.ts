@@ -13,7 +13,8 @@ import {
 } from '../search.js';
 import { SequenceError } from '../sequence.js';
 import type { MessageMeta } from '../../store/types.js';
-import type { Envelope, MessageSummary } from '../../mail/types.js';
+import type { MessageSummary } from '../../mail/types.js';
+import { EMPTY_ENVELOPE } from '../../mail/envelope.js';
 import type { ImapSession } from '../session.js';
 
 const META_PAGE = 2000;
@@ -46,18 +47,6 @@ const EMPTY_SUMMARY: MessageSummary = {
   date: null,
   messageId: null,
   attachments: [],
-};
-const EMPTY_ENVELOPE: Envelope = {
-  date: null,
-  subject: null,
-  from: null,
-  sender: null,
-  replyTo: null,
-  to: null,
-  cc: null,
-  bcc: null,
-  inReplyTo: null,
-  messageId: null,
 };
 
 /** The candidates of the selected mailbox; message metadata is read (in pages) only when a key needs it. */
