@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import nodemailer from 'nodemailer';
 import iconv from 'iconv-lite';
-import { ImapFlow, type ImapFlowOptions } from 'imapflow';
+import { ImapFlow, type ImapFlowEvents, type ImapFlowOptions } from 'imapflow';
 import type { MessageMeta } from '../../lib/store/types.js';
 import { DEMO_PASSWORD, eventually, type TestMailroom } from './mailroom.js';
 
@@ -191,7 +191,10 @@ export interface FlowClient {
  * An imapflow client logged in as the demo account over plain text (the test server has no
  * TLS and allows LOGIN on loopback). Auto-IDLE is off: tests start IDLE when they mean to.
  */
-export async function connectImapflow(port: number, options: Partial<ImapFlowOptions> = {}): Promise<FlowClient> {
+export async function connectImapflow(
+  port: number,
+  options: Partial<ImapFlowOptions> = {},
+): Promise<FlowClient> {
   let waiters: (() => void)[] = [];
   const onLog = (entry: { msg?: unknown }) => {
     // imapflow logs this when the server's "+" to IDLE arrives (commands/idle.js).
@@ -218,4 +221,29 @@ export async function connectImapflow(port: number, options: Partial<ImapFlowOpt
     client,
     nextIdle: () => new Promise<void>((resolve) => waiters.push(resolve)),
   };
+}
+
+/**
+ * The next `event` from an imapflow client that passes `match`, with the time it arrived;
+ * rejects after timeoutMs. Listen before acting, so nothing is missed.
+ */
+export function nextEvent<E extends 'exists' | 'expunge' | 'flags'>(
+  client: ImapFlow,
+  event: E,
+  match: (data: ImapFlowEvents[E][0]) => boolean = () => true,
+  timeoutMs = 1000,
+): Promise<{ data: ImapFlowEvents[E][0]; at: number }> {
+  return new Promise((resolve, reject) => {
+    const listener = (data: ImapFlowEvents[E][0]) => {
+      if (!match(data)) return;
+      clearTimeout(timer);
+      client.off(event, listener);
+      resolve({ data, at: Date.now() });
+    };
+    const timer = setTimeout(() => {
+      client.off(event, listener);
+      reject(new Error(`no matching '${event}' event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    client.on(event, listener);
+  });
 }

@@ -150,7 +150,8 @@ describe.skipIf(!hasPython && !process.env.CI)("python's imaplib against the Mai
       plainMessage(`${tag}-move`),
       plainMessage(`${tag}-delete`),
     ]);
-    [multi, toFlag, toCopy, toMove, toDelete] = [delivered[0]!, ...delivered.slice(4)] as MessageMeta[];
+    const at = (i: number) => delivered[i]!;
+    [multi, toFlag, toCopy, toMove, toDelete] = [at(0), at(4), at(5), at(6), at(7)];
     cyrillic = delivered.slice(1, 4);
     inboxBefore = delivered.map((m) => m.uid);
     archiveBefore = (await mailroom.embedded.store.getMailbox(DEMO, 'Archive'))!;
