@@ -19,16 +19,20 @@ export interface DovecotUser {
   password: string;
 }
 
+/** The directories, configuration and users of a Dovecot not started yet. */
+export interface DovecotSetup {
+  version: string;
+  dir: string;
+  /** The Maildir of a user (created by prepareDovecot). */
+  maildir(user: string): string;
+}
+
 export interface Dovecot {
   version: string;
   port: number;
   pid: number;
   configPath: string;
   logPath: string;
-  /** The Maildir of a user (created at start). */
-  maildir(user: string): string;
-  /** Makes what the bench wrote into the Maildirs belong to the mail user. */
-  fixOwnership(): void;
   /** The last lines of Dovecot's log, for an error message. */
   logTail(): Promise<string>;
   stop(): Promise<void>;
@@ -174,18 +178,12 @@ function localPart(user: string): string {
 }
 
 /**
- * Writes the configuration and the users under `dir` (which must be new and empty), starts
- * Dovecot and waits for it to listen. `dir` is made world-readable: the login, auth and
- * imap processes run as other users and must reach their files.
+ * Makes Dovecot's directories and empty Maildirs under `dir` (new and empty), and writes
+ * its users. `dir` is made world-readable: the login, auth and imap processes run as
+ * other users and must reach their files.
  */
-export async function startDovecot(
-  dir: string,
-  port: number,
-  users: DovecotUser[],
-  waitForPort: (port: number) => Promise<void>,
-): Promise<Dovecot> {
+export async function prepareDovecot(dir: string, users: DovecotUser[]): Promise<DovecotSetup> {
   const version = dovecotVersion();
-  const who = accounts();
   await chmod(dir, 0o755);
   for (const sub of ['run', 'state', 'mail']) await mkdir(join(dir, sub), { recursive: true });
   const maildir = (user: string) => join(dir, 'mail', localPart(user), 'Maildir');
@@ -195,19 +193,36 @@ export async function startDovecot(
   await writeFile(join(dir, 'users'), users.map((u) => `${u.user}:{PLAIN}${u.password}\n`).join(''), {
     mode: 0o644,
   });
+  return { version, dir, maildir };
+}
+
+/**
+ * Writes dovecot.conf for a port, hands what the bench wrote into the Maildirs to the mail
+ * user, starts Dovecot in the foreground and waits until `waitForPort` sees it answer.
+ */
+export async function startDovecot(
+  setup: DovecotSetup,
+  port: number,
+  waitForPort: (port: number) => Promise<void>,
+): Promise<Dovecot> {
+  const { dir, version } = setup;
+  const who = accounts();
   const configPath = join(dir, 'dovecot.conf');
   const logPath = join(dir, 'dovecot.log');
   await writeFile(configPath, atLeast(version, 2, 4) ? config24(dir, port, who) : config23(dir, port, who));
-  const fixOwnership = () => {
-    if (process.getuid?.() !== 0) return;
+  if (process.getuid?.() === 0) {
     const result = spawnSync('chown', ['-R', `${who.mailUser}:${who.mailGroup}`, join(dir, 'mail')], {
       encoding: 'utf8',
     });
     if (result.status !== 0) throw new Error(`chown of the Maildirs failed: ${result.stderr.trim()}`);
-  };
-  fixOwnership();
+  }
 
-  const child = spawn(DOVECOT, ['-F', '-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // A process group of its own: Ctrl-C at the terminal must not stop Dovecot under a running
+  // phase; the bench stops it (and kills it from its exit handler at worst).
+  const child = spawn(DOVECOT, ['-F', '-c', configPath], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-2_000);
@@ -235,23 +250,14 @@ export async function startDovecot(
     await stop();
     throw err;
   }
-  return {
-    version,
-    port,
-    pid: child.pid!,
-    configPath,
-    logPath,
-    maildir,
-    fixOwnership,
-    logTail,
-    stop,
-  };
+  return { version, port, pid: child.pid!, configPath, logPath, logTail, stop };
 }
 
 /**
  * A Maildir file name for message `index` of a seed: `<time>.M<index>P<pid>.<host>,S=<size>:2,`
- * in cur/ (Maildir++: S= spares Dovecot a stat, ":2," with no flags). The seconds part grows
- * with the index, so Dovecot, which sorts new files by it, hands out UIDs in seed order.
+ * in cur/ (Maildir++: S= spares Dovecot a stat; ":2," and no flags). Dovecot sorts new
+ * files by the leading seconds before it hands out UIDs, so the seconds grow with the
+ * index and UIDs follow the seed order.
  */
 export function maildirName(index: number, size: number, baseSeconds: number): string {
   return `${baseSeconds + index}.M${index}P${process.pid}.mailroom-bench,S=${size}:2,`;

@@ -108,7 +108,11 @@ export class ImapLineClient {
     const reply = this.wait(tag, options.collect ?? false, options.timeoutMs ?? this.timeoutMs);
     if (options.literal) {
       this.socket.write(
-        Buffer.concat([Buffer.from(`${tag} ${text} {${options.literal.length}+}\r\n`), options.literal, CRLF]),
+        Buffer.concat([
+          Buffer.from(`${tag} ${text} {${options.literal.length}+}\r\n`),
+          options.literal,
+          CRLF,
+        ]),
       );
     } else {
       this.socket.write(`${tag} ${text}\r\n`);
@@ -152,7 +156,12 @@ export class ImapLineClient {
    * Resolves at the tagged reply for `tag`; with tag undefined, at the first response
    * (the greeting) or, with `continuation`, at the first `+` line.
    */
-  private wait(tag: string | undefined, collect: boolean, timeoutMs: number, continuation = false): Promise<Reply> {
+  private wait(
+    tag: string | undefined,
+    collect: boolean,
+    timeoutMs: number,
+    continuation = false,
+  ): Promise<Reply> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -1,121 +1,29 @@
 import { performance } from 'node:perf_hooks';
 import { ImapLineClient } from './imap-line-client.js';
 import { makeMessageFactory } from './message.js';
+import {
+  LOOP_COMMANDS,
+  type BigRequest,
+  type BigResult,
+  type BigRun,
+  type IdleCloseResult,
+  type IdleOpenRequest,
+  type IdleOpenResult,
+  type LoadRequest,
+  type LoadResult,
+  type LoginsRequest,
+  type LoginsResult,
+  type LoopCommand,
+  type LoopRequest,
+  type LoopResult,
+} from './imap-protocol.js';
 
 /*
  * The load side of bench/imap.ts, in a child process of its own so that the clients
  * never share an event loop with Mailroom (Dovecot runs in processes of its own too). The
- * parent sends one request at a time over IPC and gets its result back.
+ * parent sends one request at a time over IPC (bench/imap-protocol.ts) and gets its
+ * result back.
  */
-
-/** The commands of one loop, in order; the names head the latency table. */
-export const LOOP_COMMANDS = [
-  'LOGIN',
-  'SELECT INBOX',
-  'FETCH 1:20 (FLAGS ENVELOPE)',
-  'UID FETCH <n> BODY.PEEK[]',
-  'STORE <n> +FLAGS (\\Flagged)',
-  'SEARCH SUBJECT "<word>"',
-  'APPEND INBOX {<size>+}',
-  'LOGOUT',
-] as const;
-
-export type LoopCommand = (typeof LOOP_COMMANDS)[number];
-
-/** Where to connect and as whom. */
-export interface Target {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  /** Per reply and per connect. */
-  timeoutMs: number;
-}
-
-/** C clients, each looping connect, LOGIN … LOGOUT until the phase's time is up. */
-export interface LoopRequest {
-  type: 'loop';
-  target: Target;
-  clients: number;
-  /** No new loop starts after this many seconds; loops under way finish. */
-  seconds: number;
-  /**
-   * UIDs 1..seededUids exist in INBOX (UID FETCH picks one at random), and their Subjects
-   * are "Quarterly report, revision <k>" for k < seededUids (SEARCH picks a k).
-   */
-  seededUids: number;
-  /** Size of each appended message. */
-  appendBytes: number;
-  /** Index of the first appended message (its Subject's revision number). */
-  firstIndex: number;
-}
-
-export interface LoopResult {
-  type: 'loop';
-  elapsedMs: number;
-  loops: number;
-  /** Milliseconds per completed command, by command. */
-  latencies: Record<LoopCommand, number[]>;
-  /** From starting to connect to reading the greeting, per connection. */
-  connects: number[];
-  failed: number;
-  errors: string[];
-}
-
-/** One connection: LOGIN, then SELECT and `UID FETCH 1:* (FLAGS)` timed together, LOGOUT; `runs` times. */
-export interface BigRequest {
-  type: 'big';
-  target: Target;
-  runs: number;
-  mailbox: string;
-}
-
-export interface BigRun {
-  selectMs: number;
-  fetchMs: number;
-  /** From sending SELECT to the tagged OK of the FETCH. */
-  totalMs: number;
-  /** EXISTS reported by SELECT. */
-  exists: number;
-  /** Untagged FETCH responses: one per message. */
-  fetched: number;
-}
-
-export interface BigResult {
-  type: 'big';
-  runs: BigRun[];
-  errors: string[];
-}
-
-/** Opens N connections, each LOGIN, SELECT, IDLE, and holds them until an idle-close. */
-export interface IdleOpenRequest {
-  type: 'idle-open';
-  target: Target;
-  connections: number;
-  /** Connections being set up at once. */
-  concurrency: number;
-}
-
-export interface IdleOpenResult {
-  type: 'idle-open';
-  idling: number;
-  failed: number;
-  elapsedMs: number;
-  errors: string[];
-}
-
-export interface IdleCloseRequest {
-  type: 'idle-close';
-}
-
-export interface IdleCloseResult {
-  type: 'idle-close';
-  /** Connections that were still open (not closed by the server) when asked to close. */
-  stillOpen: number;
-}
-
-export type LoadRequest = LoopRequest | BigRequest | IdleOpenRequest | IdleCloseRequest;
-export type LoadResult = LoopResult | BigResult | IdleOpenResult | IdleCloseResult;
 
 function quote(text: string): string {
   return `"${text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
@@ -149,7 +57,11 @@ async function runLoop(request: LoopRequest): Promise<LoopResult> {
     const client = await ImapLineClient.open(target.port, target.host, target.timeoutMs);
     connects.push(performance.now() - connectStart);
     try {
-      const timed = async (name: LoopCommand, text: string, options?: Parameters<ImapLineClient['command']>[1]) => {
+      const timed = async (
+        name: LoopCommand,
+        text: string,
+        options?: Parameters<ImapLineClient['command']>[1],
+      ) => {
         const reply = await client.command(text, options);
         latencies[name].push(reply.ms);
         return reply;
@@ -160,11 +72,19 @@ async function runLoop(request: LoopRequest): Promise<LoopResult> {
       const exists = existsLine ? Number(existsLine.split(' ')[1]) : 0;
       if (exists < 1) throw new Error('SELECT INBOX: no EXISTS, or an empty mailbox');
       await timed('FETCH 1:20 (FLAGS ENVELOPE)', `FETCH 1:${Math.min(20, exists)} (FLAGS ENVELOPE)`);
-      const fetched = await timed('UID FETCH <n> BODY.PEEK[]', `UID FETCH ${randomInt(request.seededUids)} BODY.PEEK[]`);
+      const fetched = await timed(
+        'UID FETCH <n> BODY.PEEK[]',
+        `UID FETCH ${randomInt(request.seededUids)} BODY.PEEK[]`,
+      );
       if (fetched.untagged < 1) throw new Error('UID FETCH BODY.PEEK[]: no FETCH response for a seeded UID');
       await timed('STORE <n> +FLAGS (\\Flagged)', `STORE ${randomInt(exists)} +FLAGS (\\Flagged)`);
-      await timed('SEARCH SUBJECT "<word>"', `SEARCH SUBJECT ${quote(`revision ${randomInt(request.seededUids) - 1}`)}`);
-      await timed('APPEND INBOX {<size>+}', 'APPEND INBOX', { literal: message(request.firstIndex + appended++) });
+      await timed(
+        'SEARCH SUBJECT "<word>"',
+        `SEARCH SUBJECT ${quote(`revision ${randomInt(request.seededUids) - 1}`)}`,
+      );
+      await timed('APPEND INBOX {<size>+}', 'APPEND INBOX', {
+        literal: message(request.firstIndex + appended++),
+      });
       await timed('LOGOUT', 'LOGOUT');
       loops++;
     } finally {
@@ -251,14 +171,37 @@ async function openIdle(request: IdleOpenRequest): Promise<IdleOpenResult> {
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(request.concurrency, request.connections) }, () => worker()));
-  return { type: 'idle-open', idling: idlers.length, failed, elapsedMs: performance.now() - start, errors: [...errors] };
+  await Promise.all(
+    Array.from({ length: Math.min(request.concurrency, request.connections) }, () => worker()),
+  );
+  return {
+    type: 'idle-open',
+    idling: idlers.length,
+    failed,
+    elapsedMs: performance.now() - start,
+    errors: [...errors],
+  };
 }
 
 function closeIdle(): IdleCloseResult {
   const stillOpen = idlers.filter((client) => !client.closed).length;
   for (const client of idlers.splice(0)) client.close();
   return { type: 'idle-close', stillOpen };
+}
+
+async function runLogins(request: LoginsRequest): Promise<LoginsResult> {
+  const { target } = request;
+  const latencies: number[] = [];
+  for (let i = 0; i < request.count; i++) {
+    const client = await ImapLineClient.open(target.port, target.host, target.timeoutMs);
+    try {
+      latencies.push((await client.command(`LOGIN ${quote(target.user)} ${quote(target.password)}`)).ms);
+      await client.logout();
+    } finally {
+      client.close();
+    }
+  }
+  return { type: 'logins', latencies };
 }
 
 async function handle(request: LoadRequest): Promise<LoadResult> {
@@ -271,6 +214,8 @@ async function handle(request: LoadRequest): Promise<LoadResult> {
       return openIdle(request);
     case 'idle-close':
       return closeIdle();
+    case 'logins':
+      return runLogins(request);
   }
 }
 
@@ -280,7 +225,10 @@ if (!send) {
   process.exit(2);
 }
 process.on('disconnect', () => process.exit(0));
-process.on('message', (request: LoadRequest) => {
+// Ctrl-C reaches the whole process group; the parent decides when this process stops.
+process.on('SIGINT', () => undefined);
+process.on('message', (request: LoadRequest | { type: 'stop' }) => {
+  if (request.type === 'stop') process.exit(0);
   void handle(request).then(
     (result) => send(result),
     (err: unknown) => send({ type: 'error', message: describe(err) }),

@@ -28,7 +28,15 @@ if (!dataDir || !send) {
 
 // The environment is ignored on purpose: MAILROOM_* from a dev shell must not change the run.
 const config = loadConfig(
-  { dataDir, host: '127.0.0.1', smtpPort: 0, submissionPort: 0, imapPort: 0, imapTlsPort: 0, logLevel: 'silent' },
+  {
+    dataDir,
+    host: '127.0.0.1',
+    smtpPort: 0,
+    submissionPort: 0,
+    imapPort: 0,
+    imapTlsPort: 0,
+    logLevel: 'silent',
+  },
   {},
 );
 // IMAP only matters here: no certificate (no TLS listener), no ingest runner.
@@ -48,7 +56,12 @@ process.on('message', (message: { type: string }) => {
     // Started with --expose-gc: measure what is live, not what the collector has yet to free.
     (globalThis as { gc?: () => void }).gc?.();
     const usage = process.memoryUsage();
-    send({ type: 'memory', rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external } satisfies MemoryReport);
+    send({
+      type: 'memory',
+      rss: usage.rss,
+      heapUsed: usage.heapUsed,
+      external: usage.external,
+    } satisfies MemoryReport);
   }
 });
 send({ type: 'ready', imapPort: running.imapPort });

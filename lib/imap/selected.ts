@@ -16,11 +16,47 @@ const STATE_PAGE = 20_000;
  * Sequence numbers change only when this session is told (RFC 3501 §7.4.1), which is why
  * expunges are held back while a command that uses sequence numbers is running.
  */
+/**
+ * Flag lists are shared: most messages of a mailbox carry one of a handful of flag sets
+ * ((), (\Seen), (\Seen \Answered) ...), so every session and message points at one
+ * frozen array per distinct set instead of holding its own.
+ */
+const interned = new Map<string, readonly string[]>();
+
+export function internFlags(flags: readonly string[]): string[] {
+  const key = flags.join(' ');
+  let shared = interned.get(key);
+  if (!shared) {
+    if (interned.size > 10_000) interned.clear();
+    shared = Object.freeze([...flags]);
+    interned.set(key, shared);
+  }
+  return shared as string[];
+}
+
+/** A read-only view of a per-message value, looked up by UID. */
+export interface ByUid<T> {
+  get(uid: number): T | undefined;
+  has(uid: number): boolean;
+}
+
 export class SelectedMailbox {
   /** uids[seq - 1] is the UID of message seq. */
   readonly uids: number[] = [];
-  readonly flags = new Map<number, string[]>();
-  readonly modseqs = new Map<number, number>();
+  /*
+   * Parallel to uids, by sequence number: a session holds only these three arrays (about
+   * 20 bytes a message, flag lists shared), so 10,000 idle sessions stay small.
+   */
+  private readonly flagsBySeq: string[][] = [];
+  private readonly modseqsBySeq: number[] = [];
+  readonly flags: ByUid<string[]> = {
+    get: (uid) => this.flagsBySeq[this.seqOf(uid) - 1],
+    has: (uid) => this.seqOf(uid) > 0,
+  };
+  readonly modseqs: ByUid<number> = {
+    get: (uid) => this.modseqsBySeq[this.seqOf(uid) - 1],
+    has: (uid) => this.seqOf(uid) > 0,
+  };
   /** Messages this session saw arrive (its \Recent set; IMAP4rev2 drops \Recent altogether). */
   readonly recent = new Set<number>();
   highestModseq: number;
@@ -53,12 +89,7 @@ export class SelectedMailbox {
     const view = new SelectedMailbox(account, mailbox.name, mailbox, readOnly);
     for (let from = 1; ;) {
       const page = await store.listMessageStates(account, mailbox.name, { fromUid: from, limit: STATE_PAGE });
-      for (const state of page) {
-        view.uids.push(state.uid);
-        view.flags.set(state.uid, state.flags);
-        view.modseqs.set(state.uid, state.modseq);
-        if (state.modseq > view.highestModseq) view.highestModseq = state.modseq;
-      }
+      for (const state of page) view.push(state.uid, state.flags, state.modseq);
       if (page.length < STATE_PAGE) break;
       from = page[page.length - 1]!.uid + 1;
     }
@@ -81,11 +112,19 @@ export class SelectedMailbox {
     return 0;
   }
 
+  private push(uid: number, flags: readonly string[], modseq: number) {
+    this.uids.push(uid);
+    this.flagsBySeq.push(internFlags(flags));
+    this.modseqsBySeq.push(modseq);
+    if (modseq > this.highestModseq) this.highestModseq = modseq;
+  }
+
   /** Records a change this session made itself, so the next sync does not report it again. */
   noteFlags(uid: number, flags: string[], modseq: number): void {
-    if (!this.flags.has(uid)) return;
-    this.flags.set(uid, flags);
-    this.modseqs.set(uid, modseq);
+    const seq = this.seqOf(uid);
+    if (!seq) return;
+    this.flagsBySeq[seq - 1] = internFlags(flags);
+    this.modseqsBySeq[seq - 1] = modseq;
   }
 
   /**
@@ -109,25 +148,26 @@ export class SelectedMailbox {
           const seq = this.seqOf(change.uid);
           if (seq) {
             this.uids.splice(seq - 1, 1);
-            this.flags.delete(change.uid);
-            this.modseqs.delete(change.uid);
+            this.flagsBySeq.splice(seq - 1, 1);
+            this.modseqsBySeq.splice(seq - 1, 1);
             this.recent.delete(change.uid);
             flagChanges.delete(change.uid);
             expunges.push({ kind: 'expunge', seq });
           }
         } else if (change.kind === 'append') {
           if (change.uid >= this.uidNext) {
-            this.uids.push(change.uid);
-            this.flags.set(change.uid, change.flags ?? []);
-            this.modseqs.set(change.uid, change.modseq);
+            this.push(change.uid, change.flags ?? [], change.modseq);
             this.recent.add(change.uid);
             this.uidNext = change.uid + 1;
           }
-        } else if (this.flags.has(change.uid) && change.modseq > (this.modseqs.get(change.uid) ?? 0)) {
-          this.flags.set(change.uid, change.flags ?? []);
-          this.modseqs.set(change.uid, change.modseq);
-          // Messages new in this sync are announced by EXISTS; a client fetches their flags.
-          if (this.seqOf(change.uid) <= before) flagChanges.set(change.uid, change.modseq);
+        } else {
+          const seq = this.seqOf(change.uid);
+          if (seq && change.modseq > this.modseqsBySeq[seq - 1]!) {
+            this.flagsBySeq[seq - 1] = internFlags(change.flags ?? []);
+            this.modseqsBySeq[seq - 1] = change.modseq;
+            // Messages new in this sync are announced by EXISTS; a client fetches their flags.
+            if (seq <= before) flagChanges.set(change.uid, change.modseq);
+          }
         }
         this.highestModseq = change.modseq;
       }
