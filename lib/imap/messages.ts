@@ -24,7 +24,7 @@ export function targetUids(session: ImapSession, arg: ImapArg | undefined, uid: 
   const set = parseSet(arg);
   if (set.type === 'saved') {
     const saved = new Set(session.savedSearch ?? []);
-    return view.uids.filter((u) => saved.has(u));
+    return view.uidList().filter((u) => saved.has(u));
   }
   if (uid) {
     const max = view.uids[view.uids.length - 1] ?? 0;
@@ -59,7 +59,7 @@ function selectUids(view: SelectedMailbox, set: SequenceSet, max: number): numbe
   return [...out].sort((a, b) => a - b);
 }
 
-function lowerBound(sorted: number[], value: number): number {
+function lowerBound(sorted: ArrayLike<number>, value: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {

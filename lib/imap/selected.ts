@@ -10,13 +10,6 @@ const CHANGE_PAGE = 1000;
 const STATE_PAGE = 20_000;
 
 /**
- * What one session believes about its selected mailbox: the sequence-number → UID map,
- * flags and MODSEQs. Other sessions and other processes change the mailbox; `sync` reads
- * the store's change log from the last MODSEQ seen and turns it into untagged responses.
- * Sequence numbers change only when this session is told (RFC 3501 §7.4.1), which is why
- * expunges are held back while a command that uses sequence numbers is running.
- */
-/**
  * Flag lists are shared: most messages of a mailbox carry one of a handful of flag sets
  * ((), (\Seen), (\Seen \Answered) ...), so every session and message points at one
  * frozen array per distinct set instead of holding its own.
@@ -40,21 +33,67 @@ export interface ByUid<T> {
   has(uid: number): boolean;
 }
 
+/** A growable typed array with remove-at, for the columns of a mailbox view. */
+class Column<A extends Uint32Array | Float64Array> {
+  length = 0;
+  constructor(
+    private data: A,
+    private readonly make: (size: number) => A,
+  ) {}
+
+  get(i: number): number | undefined {
+    return i >= 0 && i < this.length ? this.data[i] : undefined;
+  }
+
+  set(i: number, value: number): void {
+    this.data[i] = value;
+  }
+
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const grown = this.make(Math.max(16, this.data.length * 2));
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = value;
+  }
+
+  removeAt(i: number): void {
+    this.data.copyWithin(i, i + 1, this.length);
+    this.length--;
+  }
+
+  /** The live values (a view, not a copy). */
+  values(): A {
+    return this.data.subarray(0, this.length) as A;
+  }
+}
+
+/**
+ * What one session believes about its selected mailbox: the sequence-number → UID map,
+ * flags and MODSEQs. Other sessions and other processes change the mailbox; `sync` reads
+ * the store's change log from the last MODSEQ seen and turns it into untagged responses.
+ * Sequence numbers change only when this session is told (RFC 3501 §7.4.1), which is why
+ * expunges are held back while a command that uses sequence numbers is running.
+ *
+ * Memory is what limits idle connections, so a message costs 16 bytes here: its UID, its
+ * MODSEQ and the index of its flag set in typed columns; the flag sets are shared.
+ */
 export class SelectedMailbox {
-  /** uids[seq - 1] is the UID of message seq. */
-  readonly uids: number[] = [];
-  /*
-   * Parallel to uids, by sequence number: a session holds only these three arrays (about
-   * 20 bytes a message, flag lists shared), so 10,000 idle sessions stay small.
-   */
-  private readonly flagsBySeq: string[][] = [];
-  private readonly modseqsBySeq: number[] = [];
+  private readonly uidColumn = new Column(new Uint32Array(0), (n) => new Uint32Array(n));
+  private readonly modseqColumn = new Column(new Float64Array(0), (n) => new Float64Array(n));
+  private readonly flagColumn = new Column(new Uint32Array(0), (n) => new Uint32Array(n));
+  private readonly flagSets: string[][] = [];
+  private readonly flagSetIds = new Map<string, number>();
   readonly flags: ByUid<string[]> = {
-    get: (uid) => this.flagsBySeq[this.seqOf(uid) - 1],
+    get: (uid) => {
+      const id = this.flagColumn.get(this.seqOf(uid) - 1);
+      return id === undefined ? undefined : this.flagSets[id];
+    },
     has: (uid) => this.seqOf(uid) > 0,
   };
   readonly modseqs: ByUid<number> = {
-    get: (uid) => this.modseqsBySeq[this.seqOf(uid) - 1],
+    get: (uid) => this.modseqColumn.get(this.seqOf(uid) - 1),
     has: (uid) => this.seqOf(uid) > 0,
   };
   /** Messages this session saw arrive (its \Recent set; IMAP4rev2 drops \Recent altogether). */
@@ -77,7 +116,28 @@ export class SelectedMailbox {
   }
 
   get exists(): number {
-    return this.uids.length;
+    return this.uidColumn.length;
+  }
+
+  /** UIDs by sequence number (uids[seq - 1]); a view that the next sync may change. */
+  get uids(): Uint32Array {
+    return this.uidColumn.values();
+  }
+
+  /** The UIDs as a plain array (for the store, which takes number[]). */
+  uidList(): number[] {
+    return Array.from(this.uidColumn.values());
+  }
+
+  private flagSetId(flags: readonly string[]): number {
+    const key = flags.join(' ');
+    let id = this.flagSetIds.get(key);
+    if (id === undefined) {
+      id = this.flagSets.length;
+      this.flagSets.push(internFlags(flags));
+      this.flagSetIds.set(key, id);
+    }
+    return id;
   }
 
   static async open(
@@ -93,7 +153,7 @@ export class SelectedMailbox {
       if (page.length < STATE_PAGE) break;
       from = page[page.length - 1]!.uid + 1;
     }
-    if (view.uids.length) view.uidNext = Math.max(view.uidNext, view.uids[view.uids.length - 1]! + 1);
+    if (view.exists) view.uidNext = Math.max(view.uidNext, view.uids[view.exists - 1]! + 1);
     return view;
   }
 
@@ -101,10 +161,11 @@ export class SelectedMailbox {
   seqOf(uid: number): number {
     // Binary search: UIDs are strictly increasing.
     let lo = 0;
-    let hi = this.uids.length - 1;
+    const uids = this.uids;
+    let hi = uids.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const value = this.uids[mid]!;
+      const value = uids[mid]!;
       if (value === uid) return mid + 1;
       if (value < uid) lo = mid + 1;
       else hi = mid - 1;
@@ -113,9 +174,9 @@ export class SelectedMailbox {
   }
 
   private push(uid: number, flags: readonly string[], modseq: number) {
-    this.uids.push(uid);
-    this.flagsBySeq.push(internFlags(flags));
-    this.modseqsBySeq.push(modseq);
+    this.uidColumn.push(uid);
+    this.flagColumn.push(this.flagSetId(flags));
+    this.modseqColumn.push(modseq);
     if (modseq > this.highestModseq) this.highestModseq = modseq;
   }
 
@@ -123,8 +184,8 @@ export class SelectedMailbox {
   noteFlags(uid: number, flags: string[], modseq: number): void {
     const seq = this.seqOf(uid);
     if (!seq) return;
-    this.flagsBySeq[seq - 1] = internFlags(flags);
-    this.modseqsBySeq[seq - 1] = modseq;
+    this.flagColumn.set(seq - 1, this.flagSetId(flags));
+    this.modseqColumn.set(seq - 1, modseq);
   }
 
   /**
@@ -135,7 +196,7 @@ export class SelectedMailbox {
   async sync(store: MailStore, allowExpunge: boolean): Promise<MailboxUpdate[]> {
     const expunges: MailboxUpdate[] = [];
     const flagChanges = new Map<number, number>();
-    const before = this.uids.length;
+    const before = this.exists;
     let stop = false;
     while (!stop) {
       const changes = await store.changesSince(this.account, this.name, this.highestModseq, CHANGE_PAGE);
@@ -147,9 +208,9 @@ export class SelectedMailbox {
           }
           const seq = this.seqOf(change.uid);
           if (seq) {
-            this.uids.splice(seq - 1, 1);
-            this.flagsBySeq.splice(seq - 1, 1);
-            this.modseqsBySeq.splice(seq - 1, 1);
+            this.uidColumn.removeAt(seq - 1);
+            this.flagColumn.removeAt(seq - 1);
+            this.modseqColumn.removeAt(seq - 1);
             this.recent.delete(change.uid);
             flagChanges.delete(change.uid);
             expunges.push({ kind: 'expunge', seq });
@@ -162,9 +223,9 @@ export class SelectedMailbox {
           }
         } else {
           const seq = this.seqOf(change.uid);
-          if (seq && change.modseq > this.modseqsBySeq[seq - 1]!) {
-            this.flagsBySeq[seq - 1] = internFlags(change.flags ?? []);
-            this.modseqsBySeq[seq - 1] = change.modseq;
+          if (seq && change.modseq > this.modseqColumn.get(seq - 1)!) {
+            this.flagColumn.set(seq - 1, this.flagSetId(change.flags ?? []));
+            this.modseqColumn.set(seq - 1, change.modseq);
             // Messages new in this sync are announced by EXISTS; a client fetches their flags.
             if (seq <= before) flagChanges.set(change.uid, change.modseq);
           }
@@ -174,8 +235,7 @@ export class SelectedMailbox {
       if (changes.length < CHANGE_PAGE) break;
     }
     const updates: MailboxUpdate[] = [...expunges];
-    if (this.uids.length > before - expunges.length)
-      updates.push({ kind: 'exists', count: this.uids.length });
+    if (this.exists > before - expunges.length) updates.push({ kind: 'exists', count: this.exists });
     for (const [uid, modseq] of flagChanges) {
       const seq = this.seqOf(uid);
       if (seq) updates.push({ kind: 'flags', seq, uid, flags: this.flags.get(uid)!, modseq });

@@ -70,7 +70,7 @@ export class ImapSession {
   readonly id = randomBytes(6).toString('base64url');
   state: SessionState = { kind: 'not-authenticated' };
   readonly enabled: Enabled = { condstore: false, qresync: false, utf8: false };
-  readonly log: Logger;
+  private logger: Logger | undefined;
   secure: boolean;
   /** The result of the last SEARCH RETURN (SAVE), as UIDs (RFC 5182 `$`); cleared by SELECT. */
   savedSearch: number[] | undefined;
@@ -87,9 +87,17 @@ export class ImapSession {
     readonly options: ImapSessionOptions,
   ) {
     this.secure = options.secure;
-    this.log = deps.logger.child({ session: this.id, client: socket.remoteAddress });
+    this.remoteAddress = socket.remoteAddress;
     this.framer = this.newFramer();
     this.attach(socket);
+  }
+
+  private readonly remoteAddress: string | undefined;
+
+  /** The session's logger, made on first use: most idle sessions never log, and a child logger costs memory. */
+  get log(): Logger {
+    this.logger ??= this.deps.logger.child({ session: this.id, client: this.remoteAddress });
+    return this.logger;
   }
 
   start(): void {

@@ -64,7 +64,7 @@ async function candidates(session: ImapSession, withMeta: boolean): Promise<Sear
       from = page[page.length - 1]!.uid + 1;
     }
   }
-  return view.uids.map((uid, i) => {
+  return view.uidList().map((uid, i) => {
     const m = meta.get(uid);
     return {
       seq: i + 1,
