@@ -161,11 +161,11 @@ export class SelectedMailbox {
   seqOf(uid: number): number {
     // Binary search: UIDs are strictly increasing.
     let lo = 0;
-    const uids = this.uids;
+    const uids = this.uidColumn;
     let hi = uids.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const value = uids[mid]!;
+      const value = uids.get(mid)!;
       if (value === uid) return mid + 1;
       if (value < uid) lo = mid + 1;
       else hi = mid - 1;
@@ -178,6 +178,16 @@ export class SelectedMailbox {
     this.flagColumn.push(this.flagSetId(flags));
     this.modseqColumn.push(modseq);
     if (modseq > this.highestModseq) this.highestModseq = modseq;
+  }
+
+  /** Flags of message seq (1-based). */
+  flagsAt(seq: number): string[] {
+    return this.flagSets[this.flagColumn.get(seq - 1)!]!;
+  }
+
+  /** MODSEQ of message seq (1-based). */
+  modseqAt(seq: number): number {
+    return this.modseqColumn.get(seq - 1)!;
   }
 
   /** Records a change this session made itself, so the next sync does not report it again. */

@@ -168,8 +168,8 @@ export const fetch: CommandSpec = {
       };
       for (const item of wanted.simple) {
         if (item === 'UID') add(`UID ${u}`);
-        else if (item === 'FLAGS') add(`FLAGS (${view.flags.get(u)!.join(' ')})`);
-        else if (item === 'MODSEQ') add(`MODSEQ (${view.modseqs.get(u)})`);
+        else if (item === 'FLAGS') add(`FLAGS (${view.flagsAt(seq).join(' ')})`);
+        else if (item === 'MODSEQ') add(`MODSEQ (${view.modseqAt(seq)})`);
         else if (!meta) continue;
         else if (item === 'INTERNALDATE') add('INTERNALDATE ', ...quoted(internalDate(meta.internalDate)));
         else if (item === 'RFC822.SIZE') add(`RFC822.SIZE ${meta.size}`);
@@ -178,7 +178,7 @@ export const fetch: CommandSpec = {
           add('BODYSTRUCTURE ', ...encodeBodyStructure(meta.structure.body, true, utf8));
         else if (item === 'BODY') add('BODY ', ...encodeBodyStructure(meta.structure.body, false, utf8));
       }
-      if (seenNow.has(u) && !wanted.simple.includes('FLAGS')) add(`FLAGS (${view.flags.get(u)!.join(' ')})`);
+      if (seenNow.has(u) && !wanted.simple.includes('FLAGS')) add(`FLAGS (${view.flagsAt(seq).join(' ')})`);
       if (meta) {
         for (const spec of wanted.sections) {
           try {

@@ -629,13 +629,23 @@ export class SqliteStore implements Store {
     checkCount(limit === -1 ? 0 : limit, 'limit');
     return this.#read(() => {
       const box = this.#requireMailbox(owner, name);
-      return this.#all<{ uid: number; modseq: number; flags: string }>(
+      const rows = this.#all<{ uid: number; modseq: number; flags: string }>(
         'SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid LIMIT ?',
         box.id,
         fromUid,
         toUid,
         limit,
-      ).map((row) => ({ uid: row.uid, modseq: row.modseq, flags: JSON.parse(row.flags) as string[] }));
+      );
+      // A mailbox has a handful of distinct flag sets: parse each once, not once per message.
+      const parsed = new Map<string, string[]>();
+      return rows.map((row) => {
+        let flags = parsed.get(row.flags);
+        if (!flags) {
+          flags = JSON.parse(row.flags) as string[];
+          parsed.set(row.flags, flags);
+        }
+        return { uid: row.uid, modseq: row.modseq, flags };
+      });
     });
   }
 
