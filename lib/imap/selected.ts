@@ -36,6 +36,7 @@ export interface ByUid<T> {
 /** A growable typed array with remove-at, for the columns of a mailbox view. */
 class Column<A extends Uint32Array | Float64Array> {
   length = 0;
+  private cached: A | undefined;
   constructor(
     private data: A,
     private readonly make: (size: number) => A,
@@ -50,6 +51,7 @@ class Column<A extends Uint32Array | Float64Array> {
   }
 
   push(value: number): void {
+    this.cached = undefined;
     if (this.length === this.data.length) {
       const grown = this.make(Math.max(16, this.data.length * 2));
       grown.set(this.data);
@@ -59,13 +61,15 @@ class Column<A extends Uint32Array | Float64Array> {
   }
 
   removeAt(i: number): void {
+    this.cached = undefined;
     this.data.copyWithin(i, i + 1, this.length);
     this.length--;
   }
 
-  /** The live values (a view, not a copy). */
+  /** The live values (a view, not a copy; made again only after the length changed). */
   values(): A {
-    return this.data.subarray(0, this.length) as A;
+    this.cached ??= this.data.subarray(0, this.length) as A;
+    return this.cached;
   }
 }
 

@@ -209,7 +209,21 @@ export const fetch: CommandSpec = {
     };
 
     if (!wanted.needsMeta) {
-      for (const u of uids) await write(u, undefined);
+      // UID, FLAGS and MODSEQ only (what a client syncing flags asks for 100,000 times):
+      // straight from the view, one line a message, no store reads.
+      const withUid = wanted.simple.includes('UID');
+      const withFlags = wanted.simple.includes('FLAGS') || seenNow.size > 0;
+      const withModseq = wanted.simple.includes('MODSEQ');
+      for (const u of uids) {
+        const seq = view.seqOf(u);
+        if (!seq) continue;
+        const items: string[] = [];
+        if (withUid) items.push(`UID ${u}`);
+        if (withFlags) items.push(`FLAGS (${view.flagsAt(seq).join(' ')})`);
+        if (withModseq) items.push(`MODSEQ (${view.modseqAt(seq)})`);
+        session.send(`* ${seq} FETCH (${items.join(' ')})`);
+        if ((seq & 1023) === 0) await session.flush();
+      }
       return;
     }
     const found = new Set<number>();

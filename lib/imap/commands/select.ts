@@ -50,8 +50,8 @@ async function open(ctx: CommandContext, readOnly: boolean) {
   const view = await SelectedMailbox.open(session.deps.store, account, mailbox, readOnly);
   const keywords = new Set<string>();
   let firstUnseen = 0;
-  for (let i = 0; i < view.uids.length; i++) {
-    const flags = view.flags.get(view.uids[i]!)!;
+  for (let i = 0; i < view.exists; i++) {
+    const flags = view.flagsAt(i + 1);
     for (const flag of flags) if (!flag.startsWith('\\')) keywords.add(flag);
     if (!firstUnseen && !flags.includes('\\Seen')) firstUnseen = i + 1;
   }
