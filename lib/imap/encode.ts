@@ -177,7 +177,6 @@ export function encodeEnvelope(env: Envelope, utf8: boolean): Wire {
   ]);
 }
 
-
 /** RFC 2231 attribute-char: token characters but `*`, `'` and `%`. */
 const ATTRIBUTE_CHAR = /[A-Za-z0-9!#$&+\-.^_`|~]/;
 

@@ -8,6 +8,7 @@ import { verifyPassword } from '../auth/password.js';
 import { normalizeAddress } from '../routing/address.js';
 import { ImapSession, type ImapDeps } from './session.js';
 import { MailboxNotifier } from './notifier.js';
+import { MessageMetaCache } from './meta-cache.js';
 import { commandRegistry } from './commands/index.js';
 
 export interface ImapServerOptions {
@@ -33,6 +34,7 @@ export function createImapDeps(store: Store, blobs: BlobStore, logger: Logger): 
     blobs,
     logger,
     notifier: new MailboxNotifier(store),
+    metaCache: new MessageMetaCache(store),
     commands: commandRegistry(),
     async authenticate(username, password) {
       const account = normalizeAddress(username);

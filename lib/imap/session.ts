@@ -12,6 +12,7 @@ import type { CommandSpec, StateKind } from './command.js';
 import type { ImapCommand } from './types.js';
 import type { SelectedMailbox, MailboxUpdate } from './selected.js';
 import type { MailboxNotifier } from './notifier.js';
+import type { MessageMetaCache } from './meta-cache.js';
 import {
   APPEND_LIMIT,
   AUTOLOGOUT_AUTHENTICATED_MS,
@@ -31,6 +32,7 @@ export interface ImapDeps {
   blobs: BlobStore;
   logger: Logger;
   notifier: MailboxNotifier;
+  metaCache: MessageMetaCache;
   /** Returns the account when the password is right. */
   authenticate(username: string, password: string): Promise<string | undefined>;
   commands: Map<string, CommandSpec>;

@@ -13,9 +13,9 @@ import { astring } from '../args.js';
 export async function expungeDeleted(session: ImapSession, uids: Set<number> | undefined, announce: boolean) {
   const view = session.selected!;
   if (view.readOnly) throw no('Mailbox is read-only', 'READ-ONLY');
-  const doomed = view.uidList().filter(
-    (uid) => view.flags.get(uid)!.includes('\\Deleted') && (!uids || uids.has(uid)),
-  );
+  const doomed = view
+    .uidList()
+    .filter((uid) => view.flags.get(uid)!.includes('\\Deleted') && (!uids || uids.has(uid)));
   for (let i = 0; i < doomed.length; i += MAX_BATCH) {
     await session.deps.store.expunge(view.account, view.name, doomed.slice(i, i + MAX_BATCH));
   }

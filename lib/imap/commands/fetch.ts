@@ -44,7 +44,6 @@ const SIMPLE = new Set<string>([
   'BODY',
   'MODSEQ',
 ]);
-const META_PAGE = 500;
 
 function plan(itemsArg: ImapArg | undefined, uid: boolean): FetchPlan {
   if (!itemsArg) throw bad('FETCH needs data items');
@@ -86,35 +85,6 @@ export function internalDate(ms: number): string {
   const d = new Date(ms);
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${pad(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
-}
-
-/** Reads the metadata of the target UIDs in pages, in UID order, never the whole mailbox at once. */
-async function* metaPages(
-  store: {
-    listMessages: (
-      a: string,
-      m: string,
-      o: { fromUid: number; toUid: number; limit: number },
-    ) => Promise<MessageMeta[]>;
-  },
-  account: string,
-  mailbox: string,
-  uids: number[],
-): AsyncGenerator<Map<number, MessageMeta>> {
-  for (let i = 0; i < uids.length; i += META_PAGE) {
-    const batch = uids.slice(i, i + META_PAGE);
-    const wanted = new Set(batch);
-    const found = new Map<number, MessageMeta>();
-    let from = batch[0]!;
-    const to = batch[batch.length - 1]!;
-    while (from <= to) {
-      const page = await store.listMessages(account, mailbox, { fromUid: from, toUid: to, limit: META_PAGE });
-      for (const m of page) if (wanted.has(m.uid)) found.set(m.uid, m);
-      if (page.length < META_PAGE) break;
-      from = page[page.length - 1]!.uid + 1;
-    }
-    yield found;
-  }
 }
 
 /** FETCH and UID FETCH (RFC 3501 §6.4.5), BINARY (RFC 3516), CHANGEDSINCE and MODSEQ (RFC 7162). */
@@ -227,7 +197,7 @@ export const fetch: CommandSpec = {
       return;
     }
     const found = new Set<number>();
-    for await (const page of metaPages(session.deps.store, view.account, view.name, uids)) {
+    for await (const page of session.deps.metaCache.pages(view, uids)) {
       for (const [u, meta] of page) {
         found.add(u);
         await write(u, meta);

@@ -17,8 +17,6 @@ import type { MessageSummary } from '../../mail/types.js';
 import { EMPTY_ENVELOPE } from '../../mail/envelope.js';
 import type { ImapSession } from '../session.js';
 
-const META_PAGE = 2000;
-
 /** Whether any key needs more than flags, UIDs and MODSEQs (dates, sizes, addresses, text). */
 function needsMeta(node: SearchNode): boolean {
   switch (node.type) {
@@ -54,14 +52,8 @@ async function candidates(session: ImapSession, withMeta: boolean): Promise<Sear
   const view = session.selected!;
   const meta = new Map<number, MessageMeta>();
   if (withMeta && view.exists) {
-    for (let from = view.uids[0]!; ;) {
-      const page = await session.deps.store.listMessages(view.account, view.name, {
-        fromUid: from,
-        limit: META_PAGE,
-      });
-      for (const m of page) meta.set(m.uid, m);
-      if (page.length < META_PAGE) break;
-      from = page[page.length - 1]!.uid + 1;
+    for await (const page of session.deps.metaCache.pages(view, view.uidList())) {
+      for (const [uid, m] of page) meta.set(uid, m);
     }
   }
   return view.uidList().map((uid, i) => {
