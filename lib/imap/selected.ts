@@ -2,7 +2,7 @@ import type { MailStore, Mailbox } from '../store/types.js';
 
 /** One untagged update found by a sync, in the order RFC 3501 §7 wants them sent. */
 export type MailboxUpdate =
-  | { kind: 'expunge'; seq: number }
+  | { kind: 'expunge'; seq: number; uid: number }
   | { kind: 'exists'; count: number }
   | { kind: 'flags'; seq: number; uid: number; flags: string[]; modseq: number };
 
@@ -227,7 +227,7 @@ export class SelectedMailbox {
             this.modseqColumn.removeAt(seq - 1);
             this.recent.delete(change.uid);
             flagChanges.delete(change.uid);
-            expunges.push({ kind: 'expunge', seq });
+            expunges.push({ kind: 'expunge', seq, uid: change.uid });
           }
         } else if (change.kind === 'append') {
           if (change.uid >= this.uidNext) {

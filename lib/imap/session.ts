@@ -7,6 +7,7 @@ import type { Store } from '../store/types.js';
 import { CommandFramer, type FramerEvent } from './framer.js';
 import { parseCommand, ImapParseError } from './parser.js';
 import { ImapError } from './errors.js';
+import { formatSequenceSet } from './sequence.js';
 import { StoreError } from '../store/errors.js';
 import type { CommandSpec, StateKind } from './command.js';
 import type { ImapCommand } from './types.js';
@@ -195,9 +196,15 @@ export class ImapSession {
 
   /** Sends untagged updates of the selected mailbox (EXPUNGE, EXISTS, FETCH FLAGS). */
   sendUpdates(updates: MailboxUpdate[]): void {
+    // After ENABLE QRESYNC, expunges are reported as VANISHED UIDs (RFC 7162 §3.2.10).
+    if (this.enabled.qresync) {
+      const gone = updates.flatMap((u) => (u.kind === 'expunge' ? [u.uid] : []));
+      if (gone.length) this.send(`* VANISHED ${formatSequenceSet(gone)}`);
+    }
     for (const update of updates) {
-      if (update.kind === 'expunge') this.send(`* ${update.seq} EXPUNGE`);
-      else if (update.kind === 'exists') this.send(`* ${update.count} EXISTS`);
+      if (update.kind === 'expunge') {
+        if (!this.enabled.qresync) this.send(`* ${update.seq} EXPUNGE`);
+      } else if (update.kind === 'exists') this.send(`* ${update.count} EXISTS`);
       else {
         const modseq = this.enabled.condstore ? ` MODSEQ (${update.modseq})` : '';
         this.send(`* ${update.seq} FETCH (UID ${update.uid} FLAGS (${update.flags.join(' ')})${modseq})`);

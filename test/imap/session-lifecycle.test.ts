@@ -77,6 +77,14 @@ describe('IMAP session lifecycle', () => {
       expect.stringMatching(/^\* 2 FETCH \(UID 2 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)$/),
     );
     expect(reply.untagged).toContain('* 3 EXISTS');
+
+    // UID FETCH with VANISHED names the UIDs of the set expunged since the MODSEQ.
+    const earlier = await client.command(`UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${known} VANISHED)`);
+    expect(earlier.untagged[0]).toBe('* VANISHED (EARLIER) 3');
+    // Expunges are announced as VANISHED, not EXPUNGE, once QRESYNC is on (RFC 7162 §3.2.10).
+    await store.expunge(USER, 'INBOX', [1]);
+    const noop = await client.command('NOOP');
+    expect(noop.untagged).toEqual(['* VANISHED 1']);
     client.close();
   });
 

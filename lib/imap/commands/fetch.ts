@@ -1,5 +1,5 @@
 import { SELECTED, type CommandSpec } from '../command.js';
-import { atom, list, number } from '../args.js';
+import { astring, atom, list, number } from '../args.js';
 import { bad, no } from '../errors.js';
 import { targetUids } from '../messages.js';
 import { encodeBodyStructure, encodeEnvelope, quoted, type Wire } from '../encode.js';
@@ -14,7 +14,8 @@ import {
   UnknownCteError,
   type SectionSpec,
 } from '../fetch-section.js';
-import { formatSequenceSet } from '../sequence.js';
+import { formatSequenceSet, parseSequenceSet, resolveSequenceSet } from '../sequence.js';
+import type { ImapSession } from '../session.js';
 import { MAX_BATCH, type MessageMeta } from '../../store/types.js';
 import type { ImapArg } from '../types.js';
 
@@ -87,6 +88,21 @@ export function internalDate(ms: number): string {
   return `${pad(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 }
 
+/** `* VANISHED (EARLIER) uids`: the UIDs of the set expunged since the client's MODSEQ (RFC 7162 §3.2.6). */
+async function sendVanishedEarlier(session: ImapSession, setArg: ImapArg | undefined, since: number) {
+  const view = session.selected!;
+  const set = parseSequenceSet(astring(setArg, 'UID set'));
+  const inSet = resolveSequenceSet(set, { max: view.uidNext - 1, saved: session.savedSearch });
+  const gone: number[] = [];
+  for (let from = since; ;) {
+    const changes = await session.deps.store.changesSince(view.account, view.name, from, 1000);
+    for (const change of changes) if (change.kind === 'expunge' && inSet(change.uid)) gone.push(change.uid);
+    if (changes.length < 1000) break;
+    from = changes[changes.length - 1]!.modseq;
+  }
+  if (gone.length) session.send(`* VANISHED (EARLIER) ${formatSequenceSet(gone)}`);
+}
+
 /** FETCH and UID FETCH (RFC 3501 §6.4.5), BINARY (RFC 3516), CHANGEDSINCE and MODSEQ (RFC 7162). */
 export const fetch: CommandSpec = {
   name: 'FETCH',
@@ -101,9 +117,14 @@ export const fetch: CommandSpec = {
       const modifiers = list(args[2], 'FETCH modifiers');
       if (atom(modifiers[0], 'FETCH modifier') !== 'CHANGEDSINCE') throw bad('Unknown FETCH modifier');
       const since = number(modifiers[1], 'CHANGEDSINCE');
+      const vanished = modifiers[2] !== undefined && atom(modifiers[2], 'FETCH modifier') === 'VANISHED';
+      if (vanished && (!uid || !session.enabled.qresync)) {
+        throw bad('VANISHED needs UID FETCH and ENABLE QRESYNC (RFC 7162 §3.2.6)');
+      }
       session.enabled.condstore = true;
       uids = uids.filter((u) => view.modseqs.get(u)! > since);
       if (!wanted.simple.includes('MODSEQ')) wanted.simple.push('MODSEQ');
+      if (vanished) await sendVanishedEarlier(session, args[0], since);
     }
     if (wanted.simple.includes('MODSEQ')) session.enabled.condstore = true;
 
