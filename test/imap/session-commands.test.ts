@@ -167,6 +167,12 @@ describe('IMAP commands over a real socket (RFC 3501 transcripts)', () => {
       expect((await box.command('FETCH 1 FLAGS')).untagged).toEqual(['* 1 FETCH (FLAGS ())']);
     });
 
+    it('CHECK is OK with a mailbox selected, BAD without one', async () => {
+      expect((await client.command('CHECK')).tagged).toMatch(/ OK /);
+      await client.command('UNSELECT');
+      expect((await client.command('CHECK')).tagged).toMatch(/ BAD /);
+    });
+
     it('FETCH returns FLAGS, UID, INTERNALDATE, RFC822.SIZE and ENVELOPE', async () => {
       const reply = await client.command('FETCH 1 (FLAGS UID INTERNALDATE RFC822.SIZE ENVELOPE)');
       expect(reply.untagged).toEqual([
