@@ -63,3 +63,9 @@ export const IDLE_RECHECK_MS = 5 * 1000;
  * out an idling client after 30 minutes (the §5.4 autologout timer).
  */
 export const IDLE_MAX_MS = AUTOLOGOUT_AUTHENTICATED_MS;
+
+/**
+ * Mailboxes one account may have. No RFC sets it; it bounds LIST responses and a client
+ * creating folders in a loop, and is answered NO [LIMIT] (RFC 5530 §3).
+ */
+export const MAX_MAILBOXES_PER_ACCOUNT = 1000;

@@ -4,6 +4,7 @@ import { ImapTranscript, loggedIn } from '../helpers/imap-transcript.js';
 import { parseMessage } from '../../lib/mail/parse.js';
 import { ensureSelfSignedCertificate } from '../../lib/tls/certificate.js';
 import { connect as tlsConnect } from 'node:tls';
+import { MAX_MAILBOXES_PER_ACCOUNT } from '../../lib/imap/limits.js';
 
 const USER = 'demo@example.test';
 let counter = 0;
@@ -311,6 +312,23 @@ describe('IMAP commands over a real socket (RFC 3501 transcripts)', () => {
       }
       const listed = await client.command('LIST "" *');
       expect(listed.untagged.join('\n')).not.toContain('Secret');
+      client.close();
+    });
+  });
+
+  describe('limits', () => {
+    it('refuses CREATE past the mailbox limit with NO [LIMIT]', async () => {
+      await mailroom.embedded.store.addAccount('many@example.test', 'not-a-real-hash');
+      const existing = (await mailroom.embedded.store.listMailboxes('many@example.test')).length;
+      for (let i = existing; i < MAX_MAILBOXES_PER_ACCOUNT; i++) {
+        await mailroom.embedded.store.createMailbox('many@example.test', `f${i}`);
+      }
+      await mailroom.embedded.store.setPasswordHash(
+        'many@example.test',
+        (await mailroom.embedded.store.getPasswordHash(USER))!,
+      );
+      const client = await loggedIn(mailroom.imapPort, 'many@example.test', DEMO_PASSWORD);
+      expect((await client.command('CREATE one-too-many')).tagged).toMatch(/ NO \[LIMIT\] /);
       client.close();
     });
   });

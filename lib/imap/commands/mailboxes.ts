@@ -1,3 +1,4 @@
+import { MAX_MAILBOXES_PER_ACCOUNT } from '../limits.js';
 import { AUTHENTICATED, type CommandContext, type CommandSpec } from '../command.js';
 import { astring as astringArg, atom, list, noMore } from '../args.js';
 import { bad, no, type ImapError } from '../errors.js';
@@ -145,6 +146,9 @@ export const create: CommandSpec = {
     noMore(args, 2, 'CREATE');
     if (name.endsWith(DELIMITER)) name = name.slice(0, -DELIMITER.length);
     if (isInbox(name)) throw no('INBOX always exists', 'ALREADYEXISTS');
+    if ((await session.deps.store.listMailboxes(session.account!)).length >= MAX_MAILBOXES_PER_ACCOUNT) {
+      throw no(`At most ${MAX_MAILBOXES_PER_ACCOUNT} mailboxes per account`, 'LIMIT');
+    }
     try {
       await session.deps.store.createMailbox(session.account!, name, specialUse ? { specialUse } : {});
     } catch (err) {
