@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { connectWithTimeout } from './connect.js';
 import { performance } from 'node:perf_hooks';
 
 /** The tagged reply that ended a command, and what came before it. */
@@ -70,22 +71,7 @@ export class ImapLineClient {
 
   /** Connects and reads the greeting, which must be `* OK` (RFC 3501 §7.1.1; PREAUTH is not expected). */
   static async open(port: number, host: string, timeoutMs: number): Promise<ImapLineClient> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect({ port, host });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new Error(`connect to ${host}:${port} timed out`));
-      }, timeoutMs);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        s.off('error', reject);
-        resolve(s);
-      });
-      s.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
+    const socket = await connectWithTimeout(port, host, timeoutMs);
     const client = new ImapLineClient(socket, timeoutMs);
     const greeting = await client.wait(undefined, true, timeoutMs);
     const line = greeting.lines[0] ?? '';

@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { connectWithTimeout } from './connect.js';
 import { performance } from 'node:perf_hooks';
 
 /** One complete SMTP reply: the code and the text of its last line. */
@@ -43,22 +44,7 @@ export class SmtpLineClient {
 
   /** Connects and reads the greeting, which must be 220 (RFC 5321 §4.2). */
   static async open(port: number, host: string, timeoutMs: number): Promise<SmtpLineClient> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect({ port, host });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new Error(`connect to ${host}:${port} timed out`));
-      }, timeoutMs);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        s.off('error', reject);
-        resolve(s);
-      });
-      s.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
+    const socket = await connectWithTimeout(port, host, timeoutMs);
     const client = new SmtpLineClient(socket, timeoutMs);
     client.expect('greeting', await client.reply(), 220);
     return client;
