@@ -152,7 +152,8 @@ export async function startMailroom(
     const wanted = [config.smtpPort, config.submissionPort, config.submissionTlsPort ?? 0];
     for (const [i, server] of servers.entries()) ports.push(await listen(server, wanted[i]!, config.host));
     const imapWanted = [config.imapPort, config.imapTlsPort];
-    for (const [i, imap] of imapServers.entries()) imapPorts.push(await listenNet(imap.server, imapWanted[i]!, config.host));
+    for (const [i, imap] of imapServers.entries())
+      imapPorts.push(await listenNet(imap.server, imapWanted[i]!, config.host));
   } catch (err) {
     await closeAll().catch(() => undefined);
     await embedded.close();

@@ -23,3 +23,9 @@ export function no(text: string, code: string | null = null): ImapError {
 export function bad(text: string, code: string | null = null): ImapError {
   return new ImapError('BAD', code, text);
 }
+
+// Errors of the IMAP modules that are not replies yet; the commands turn them into BAD or NO.
+export { SectionError, UnknownCteError } from './fetch-section.js';
+export { SearchSyntaxError, BadCharsetError } from './search.js';
+export { SequenceError } from './sequence.js';
+export { ImapParseError } from './parser.js';

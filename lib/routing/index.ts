@@ -1,0 +1,3 @@
+export { resolveRecipient, type Action, type Resolution } from './resolve.js';
+export { ownsAddress } from './ownership.js';
+export { normalizeAddress, splitAddress, splitPlus } from './address.js';
