@@ -109,10 +109,12 @@ export async function startMailroom(
   options: StartOptions = {},
 ): Promise<RunningMailroom> {
   const embedded = openEmbedded(config);
+  const imapDeps = createImapDeps(embedded.store, embedded.blobs, logger.child({ component: 'imap' }));
   const handler = createIngestHandler({
     ...embedded,
     logger: logger.child({ component: 'ingest' }),
     webhook: options.webhook,
+    onDelivered: (account, folder) => imapDeps.notifier.touch(account, folder),
   });
   const runner = new LocalRunner(embedded.queue, handler, logger.child({ component: 'ingest' }), {
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
@@ -138,7 +140,6 @@ export async function startMailroom(
   if (config.submissionTlsPort !== undefined && tls) {
     servers.push(createSmtpServer(deps, { ...common, mode: 'submission', secure: true }));
   }
-  const imapDeps = createImapDeps(embedded.store, embedded.blobs, logger.child({ component: 'imap' }));
   const imapOptions = { hostname: config.hostname, tls, allowInsecureAuth: config.allowInsecureAuth };
   const imapServers: ImapServer[] = [createImapServer(imapDeps, imapOptions)];
   if (tls) imapServers.push(createImapServer(imapDeps, { ...imapOptions, secure: true }));

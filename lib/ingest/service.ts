@@ -14,6 +14,8 @@ export interface IngestDeps {
   outbound: Outbound;
   logger: Logger;
   webhook?: WebhookOptions;
+  /** Told after each delivery, so sessions in this process (IMAP IDLE) hear of it at once. */
+  onDelivered?: (account: string, folder: string) => void;
 }
 
 export interface IngestResult {
@@ -117,6 +119,7 @@ async function apply(
         },
         { idempotencyKey: `${job.id}:${folder}` },
       );
+      if (!appended.duplicate) deps.onDelivered?.(action.account, folder);
       result.delivered.push({
         account: action.account,
         folder,
