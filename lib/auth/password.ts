@@ -1,4 +1,4 @@
-import { randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHmac, randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 /*
  * Passwords are stored as `scrypt$N$r$p$salt$hash` (base64). scrypt with N=2^15, r=8, p=1
@@ -42,4 +42,37 @@ export async function verifyPassword(password: string, stored: string): Promise<
 export function generatePassword(): string {
   const alphabet = 'abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
   return Array.from({ length: 20 }, () => alphabet[randomInt(alphabet.length)]).join('');
+}
+
+/**
+ * Remembers successful logins for a while, as Dovecot's auth cache does: scrypt costs
+ * ~100 ms of CPU by design, and a phone that reconnects for every IDLE, or a thousand
+ * clients reconnecting after a restart, should not pay it every time. Only successes are
+ * kept (a wrong password always pays the full price), the password is kept as an HMAC
+ * under a key that lives only in this process, and the stored hash is part of the entry,
+ * so a changed password misses at once.
+ */
+export class VerifiedPasswordCache {
+  private readonly key = randomBytes(32);
+  private readonly entries = new Map<string, number>();
+
+  constructor(
+    private readonly ttlMs = 10 * 60_000,
+    private readonly capacity = 10_000,
+    private readonly verify: (password: string, stored: string) => Promise<boolean> = verifyPassword,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async check(account: string, password: string, stored: string): Promise<boolean> {
+    const entry = createHmac('sha256', this.key)
+      .update(`${account}\0${stored}\0${password}`)
+      .digest('base64');
+    const expires = this.entries.get(entry);
+    if (expires !== undefined && expires > this.now()) return true;
+    this.entries.delete(entry);
+    if (!(await this.verify(password, stored))) return false;
+    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(entry, this.now() + this.ttlMs);
+    return true;
+  }
 }

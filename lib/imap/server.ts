@@ -4,7 +4,7 @@ import type { BlobStore } from '../blob/types.js';
 import type { Store } from '../store/types.js';
 import type { Logger } from '../log.js';
 import type { TlsFiles } from '../tls/certificate.js';
-import { verifyPassword } from '../auth/password.js';
+import { VerifiedPasswordCache } from '../auth/password.js';
 import { normalizeAddress } from '../routing/address.js';
 import { ImapSession, type ImapDeps } from './session.js';
 import { MailboxNotifier } from './notifier.js';
@@ -29,6 +29,7 @@ export interface ImapServer {
 
 /** Shared by every IMAP listener of a process: one notifier, one command registry. */
 export function createImapDeps(store: Store, blobs: BlobStore, logger: Logger): ImapDeps {
+  const passwords = new VerifiedPasswordCache();
   return {
     store,
     blobs,
@@ -39,7 +40,7 @@ export function createImapDeps(store: Store, blobs: BlobStore, logger: Logger): 
     async authenticate(username, password) {
       const account = normalizeAddress(username);
       const hash = await store.getPasswordHash(account);
-      return hash && (await verifyPassword(password, hash)) ? account : undefined;
+      return hash && (await passwords.check(account, password, hash)) ? account : undefined;
     },
   };
 }
