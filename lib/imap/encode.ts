@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { EMPTY_ENVELOPE } from '../mail/envelope.js';
+import { plainTextPart } from '../mail/mime-tree.js';
 import type { BodyPart, Envelope, EnvelopeAddress } from '../mail/types.js';
 
 /**
@@ -231,24 +232,25 @@ function languageField(part: BodyPart, options: StringOptions): Wire {
  * params, id, description, encoding, size; message/rfc822 adds envelope, body and lines; text/*
  * adds lines; then md5, disposition, language, location.
  */
+/** The extension data both kinds of body end with: disposition, language, location (RFC 3501 §7.4.2). */
+function extensionTail(part: BodyPart, o: StringOptions): Wire {
+  return [
+    ' ',
+    ...dispositionField(part, o),
+    ' ',
+    ...languageField(part, o),
+    ' ',
+    ...nstring(part.location, o),
+  ];
+}
+
 export function encodeBodyStructure(part: BodyPart, extensible: boolean, utf8: boolean): Wire {
   const o: StringOptions = { utf8 };
   const out: Wire = ['('];
   if (part.parts !== undefined) {
     for (const child of part.parts) out.push(...encodeBodyStructure(child, extensible, utf8));
     out.push(' ', ...imapString(part.subtype.toUpperCase(), o));
-    if (extensible) {
-      out.push(
-        ' ',
-        ...paramList(part.params, o),
-        ' ',
-        ...dispositionField(part, o),
-        ' ',
-        ...languageField(part, o),
-        ' ',
-        ...nstring(part.location, o),
-      );
-    }
+    if (extensible) out.push(' ', ...paramList(part.params, o), ...extensionTail(part, o));
     out.push(')');
     return out;
   }
@@ -271,7 +273,7 @@ export function encodeBodyStructure(part: BodyPart, extensible: boolean, utf8: b
   if (part.type === 'message' && part.subtype === 'rfc822') {
     // media-message must carry envelope, body and lines; the parser always sets `message`, an
     // empty text/plain stands in should a stored structure lack it
-    const inner = part.message ?? emptyTextPart(part.end);
+    const inner = part.message ?? plainTextPart(Buffer.alloc(0), part.end, part.end, part.end);
     out.push(
       ' ',
       ...encodeEnvelope(part.envelope ?? EMPTY_ENVELOPE, utf8),
@@ -283,38 +285,7 @@ export function encodeBodyStructure(part: BodyPart, extensible: boolean, utf8: b
   } else if (part.type === 'text') {
     out.push(' ', ...num(part.lines ?? 0));
   }
-  if (extensible) {
-    out.push(
-      ' ',
-      ...nstring(part.md5, o),
-      ' ',
-      ...dispositionField(part, o),
-      ' ',
-      ...languageField(part, o),
-      ' ',
-      ...nstring(part.location, o),
-    );
-  }
+  if (extensible) out.push(' ', ...nstring(part.md5, o), ...extensionTail(part, o));
   out.push(')');
   return out;
-}
-
-function emptyTextPart(at: number): BodyPart {
-  return {
-    headerStart: at,
-    bodyStart: at,
-    end: at,
-    type: 'text',
-    subtype: 'plain',
-    params: [['charset', 'us-ascii']],
-    id: null,
-    description: null,
-    encoding: '7bit',
-    size: 0,
-    lines: 0,
-    md5: null,
-    disposition: null,
-    language: null,
-    location: null,
-  };
 }

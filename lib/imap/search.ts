@@ -495,40 +495,38 @@ export async function evaluateSearch(
   return found.sort((a, b) => a - b);
 }
 
+/**
+ * AND (decisive: false) or OR (decisive: true) in three-valued logic: the first part that
+ * gives the decisive value settles it; an undecided part leaves the whole undecided unless
+ * another settles it. Cheap parts are tried first.
+ */
+function combine(matchers: Matcher[], decisive: boolean): Matcher {
+  const parts = matchers.sort((a, b) => a.cost - b.cost);
+  return {
+    cost: maxCost(parts),
+    test(c, text) {
+      let unknown = false;
+      for (const p of parts) {
+        const v = p.test(c, text);
+        if (v === decisive) return decisive;
+        if (v === undefined) unknown = true;
+      }
+      return unknown ? undefined : !decisive;
+    },
+  };
+}
+
 function compile(node: SearchNode, ctx: SearchContext): Matcher {
   switch (node.type) {
     case 'all':
       return { cost: 0, test: () => true };
-    case 'and': {
-      const parts = node.nodes.map((n) => compile(n, ctx)).sort((a, b) => a.cost - b.cost);
-      return {
-        cost: maxCost(parts),
-        test(c, text) {
-          let unknown = false;
-          for (const p of parts) {
-            const v = p.test(c, text);
-            if (v === false) return false;
-            if (v === undefined) unknown = true;
-          }
-          return unknown ? undefined : true;
-        },
-      };
-    }
-    case 'or': {
-      const parts = [compile(node.left, ctx), compile(node.right, ctx)].sort((a, b) => a.cost - b.cost);
-      return {
-        cost: maxCost(parts),
-        test(c, text) {
-          let unknown = false;
-          for (const p of parts) {
-            const v = p.test(c, text);
-            if (v === true) return true;
-            if (v === undefined) unknown = true;
-          }
-          return unknown ? undefined : false;
-        },
-      };
-    }
+    case 'and':
+      return combine(
+        node.nodes.map((n) => compile(n, ctx)),
+        false,
+      );
+    case 'or':
+      return combine([compile(node.left, ctx), compile(node.right, ctx)], true);
     case 'not': {
       const inner = compile(node.node, ctx);
       return {
