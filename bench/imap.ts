@@ -12,6 +12,7 @@
  * Never asserts. See bench/README.md for how to read the numbers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { positiveInt } from './args.js';
 import { readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
@@ -83,15 +84,8 @@ const USAGE = `usage: npx tsx bench/imap.ts [options]
   --profile DIR        write V8 CPU profiles of the Mailroom processes into DIR (Chrome DevTools)
   --help`;
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`--${name} must be a positive integer, got ${JSON.stringify(value)}\n${USAGE}\n`);
-    process.exit(2);
-  }
-  return n;
-}
+const option = (name: string, value: string | undefined, fallback: number) =>
+  positiveInt(USAGE, name, value, fallback);
 
 function parameters() {
   const { values } = parseArgs({
@@ -122,14 +116,14 @@ function parameters() {
     process.exit(2);
   }
   return {
-    clients: positiveInt('clients', values.clients, 8),
-    seconds: positiveInt('seconds', values.seconds, 20),
+    clients: option('clients', values.clients, 8),
+    seconds: option('seconds', values.seconds, 20),
     warmupSeconds: Number(values['warmup-seconds'] ?? 3) || 0,
-    messages: positiveInt('messages', values.messages, 1000),
-    bytes: positiveInt('bytes', values.bytes, 5 * 1024),
-    bigMessages: positiveInt('big-messages', values['big-messages'], 100_000),
-    bigRuns: positiveInt('big-runs', values['big-runs'], 3),
-    idle: positiveInt('idle', values.idle, 5000),
+    messages: option('messages', values.messages, 1000),
+    bytes: option('bytes', values.bytes, 5 * 1024),
+    bigMessages: option('big-messages', values['big-messages'], 100_000),
+    bigRuns: option('big-runs', values['big-runs'], 3),
+    idle: option('idle', values.idle, 5000),
     phases: new Set(phases as Phase[]),
     profileDir: values.profile === undefined ? undefined : resolve(values.profile),
   };

@@ -8,6 +8,7 @@
  * See bench/README.md for how to read the numbers.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { positiveInt } from './args.js';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
@@ -42,15 +43,8 @@ const USAGE = `usage: npm run bench -- [options]
   --drain-seconds S   wait at most S seconds for Mailroom's ingest backlog (default 20)
   --help`;
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`--${name} must be a positive integer, got ${JSON.stringify(value)}\n${USAGE}\n`);
-    process.exit(2);
-  }
-  return n;
-}
+const option = (name: string, value: string | undefined, fallback: number) =>
+  positiveInt(USAGE, name, value, fallback);
 
 function parameters() {
   const { values } = parseArgs({
@@ -68,11 +62,11 @@ function parameters() {
     process.exit(0);
   }
   return {
-    messages: positiveInt('messages', values.messages, 2000),
-    connections: positiveInt('connections', values.connections, 20),
-    bytes: positiveInt('bytes', values.bytes, 10 * 1024),
-    phaseSeconds: positiveInt('phase-seconds', values['phase-seconds'], 25),
-    drainSeconds: positiveInt('drain-seconds', values['drain-seconds'], 20),
+    messages: option('messages', values.messages, 2000),
+    connections: option('connections', values.connections, 20),
+    bytes: option('bytes', values.bytes, 10 * 1024),
+    phaseSeconds: option('phase-seconds', values['phase-seconds'], 25),
+    drainSeconds: option('drain-seconds', values['drain-seconds'], 20),
   };
 }
 
@@ -218,7 +212,15 @@ async function startMailroomTarget(params: Params): Promise<MailroomTarget> {
   try {
     // The environment is ignored on purpose: MAILROOM_* from a dev shell must not change the run.
     const config = loadConfig(
-      { dataDir, host: HOST, smtpPort: 0, submissionPort: 0, imapPort: 0, imapTlsPort: 0, logLevel: 'silent' },
+      {
+        dataDir,
+        host: HOST,
+        smtpPort: 0,
+        submissionPort: 0,
+        imapPort: 0,
+        imapTlsPort: 0,
+        logLevel: 'silent',
+      },
       {},
     );
     const running = await startMailroom(config, silentLogger);
