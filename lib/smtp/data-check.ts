@@ -1,8 +1,10 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { CrlfNormalizer } from '../mail/line-endings.js';
 import { HEAD_CAPTURE_BYTES, MAX_TEXT_LINE } from './limits.js';
 
 /**
- * Passes DATA through unchanged while it streams to the BlobStore, and notes what the
+ * Passes DATA through to the BlobStore with bare LF line ends made CRLF (RFC 5322 §2.3; see
+ * lib/mail/line-endings.ts), and notes what the
  * reply at the end of DATA depends on: the longest text line (RFC 5321 §4.5.3.1.6 counts
  * the CRLF) and the first bytes, where the headers are.
  */
@@ -11,6 +13,7 @@ export class DataCheck extends Transform {
   longestLine = 0;
   bytes = 0;
   private currentLine = 0;
+  private readonly crlf = new CrlfNormalizer();
   private readonly headChunks: Buffer[] = [];
   private headBytes = 0;
 
@@ -27,7 +30,7 @@ export class DataCheck extends Transform {
       this.headChunks.push(part);
       this.headBytes += part.length;
     }
-    callback(null, chunk);
+    callback(null, this.crlf.push(chunk));
   }
 
   override _flush(callback: TransformCallback): void {

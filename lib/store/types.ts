@@ -102,6 +102,8 @@ export interface MessageState {
   uid: number;
   modseq: number;
   flags: string[];
+  /** RFC822.SIZE: what a POP3 maildrop lists. */
+  size: number;
 }
 
 export interface CopyResult {
@@ -222,6 +224,16 @@ export interface MailStore {
   expunge(account: string, mailbox: string, uids: number[]): Promise<number[]>;
   /** Changes with MODSEQ > sinceModseq, in MODSEQ order, at most limit. */
   changesSince(account: string, mailbox: string, sinceModseq: number, limit?: number): Promise<Change[]>;
+
+  /**
+   * Takes the lease `name` for `owner` until ttlMs from now, or extends it when owner holds it
+   * already. False when another owner holds it and it has not expired. Leases are how
+   * processes exclude each other (the POP3 maildrop lock, RFC 1939 §8): a process that dies
+   * holding one frees it when the lease runs out, so holders renew well before that.
+   */
+  acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if owner holds it; does nothing otherwise. */
+  releaseLease(name: string, owner: string): Promise<void>;
 }
 
 /** Both ports in one object: the SQLite adapter and the DynamoDB adapter each implement both. */

@@ -928,7 +928,12 @@ export function runStoreContract(
         await store.updateFlags(ALICE, 'INBOX', [2], 'add', ['\\Seen']);
         const states = await store.listMessageStates(ALICE, 'INBOX');
         expect(states.map((s) => s.uid)).toEqual([1, 2, 3]);
-        expect(states[1]).toEqual({ uid: 2, modseq: expect.any(Number), flags: ['\\Seen'] });
+        expect(states[1]).toEqual({
+          uid: 2,
+          modseq: expect.any(Number),
+          flags: ['\\Seen'],
+          size: makeNewMessage().size,
+        });
         expect(states[1]!.modseq).toBeGreaterThan(states[2]!.modseq);
         expect(
           (await store.listMessageStates(ALICE, 'INBOX', { fromUid: 2, toUid: 2 })).map((s) => s.uid),
@@ -975,6 +980,35 @@ export function runStoreContract(
         expect(result.mapping).toEqual([]);
         expect((await mailbox('Archive', BOB)).messages).toBe(0);
         await expectCode(store.copyMessages(ALICE, 'INBOX', [1], 'Nowhere'), 'NOT_FOUND');
+      });
+    });
+
+    describe('leases (cross-process locks: the POP3 maildrop)', () => {
+      it('gives a free lease to one owner and refuses it to another until it is released', async () => {
+        expect(await store.acquireLease('pop3:alice', 'one', 60_000)).toBe(true);
+        expect(await store.acquireLease('pop3:alice', 'two', 60_000)).toBe(false);
+        // Another name is another lock.
+        expect(await store.acquireLease('pop3:bob', 'two', 60_000)).toBe(true);
+        // The holder renews; a stranger's release does nothing.
+        expect(await store.acquireLease('pop3:alice', 'one', 60_000)).toBe(true);
+        await store.releaseLease('pop3:alice', 'two');
+        expect(await store.acquireLease('pop3:alice', 'two', 60_000)).toBe(false);
+        await store.releaseLease('pop3:alice', 'one');
+        expect(await store.acquireLease('pop3:alice', 'two', 60_000)).toBe(true);
+      });
+
+      it('lets another owner take a lease its holder did not renew in time', async () => {
+        expect(await store.acquireLease('pop3:alice', 'crashed', 50)).toBe(true);
+        expect(await store.acquireLease('pop3:alice', 'next', 60_000)).toBe(false);
+        await new Promise((resolve) => setTimeout(resolve, 80));
+        expect(await store.acquireLease('pop3:alice', 'next', 60_000)).toBe(true);
+        // The late holder cannot renew what it lost.
+        expect(await store.acquireLease('pop3:alice', 'crashed', 50)).toBe(false);
+      });
+
+      it('refuses empty names and owners', async () => {
+        await expectCode(store.acquireLease('', 'one', 1000), 'INVALID_ARGUMENT');
+        await expectCode(store.acquireLease('x', '', 1000), 'INVALID_ARGUMENT');
       });
     });
   });

@@ -136,7 +136,7 @@ describe('SMTP ingress transcript (RFC 5321)', () => {
     s.close();
   });
 
-  it('keeps every byte of the message and prepends one Received: header', async () => {
+  it('keeps every byte of the message but bare LF line ends, and prepends one Received: header', async () => {
     const s = await session();
     await s.command('MAIL FROM:<a@elsewhere.test>');
     await s.command('RCPT TO:<demo@example.test>');
@@ -155,7 +155,8 @@ describe('SMTP ingress transcript (RFC 5321)', () => {
     expect(raw.slice(0, headerEnd)).toMatch(
       /^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby [^\r\n]+ with ESMTP id \w+\r\n\tfor <demo@example\.test>; \w{3}, /,
     );
-    expect(raw.slice(headerEnd + 2)).toBe(body);
+    // RFC 5322 §2.3: a bare LF is stored as CRLF, so sizes are what IMAP and POP3 send.
+    expect(raw.slice(headerEnd + 2)).toBe(body.replace('bare\nlf', 'bare\r\nlf'));
   });
 
   it('survives garbage and NUL bytes without harming another session', async () => {

@@ -1,3 +1,4 @@
+import { toCrlf } from '../../mail/line-endings.js';
 import { AUTHENTICATED, type CommandSpec } from '../command.js';
 import { list, noMore } from '../args.js';
 import { bad, no } from '../errors.js';
@@ -73,11 +74,13 @@ function messageArg(args: ImapArg[], i: number): ImapString {
 async function appendTo(
   session: ImapSession,
   name: string,
-  raw: Buffer,
+  literal: Buffer,
   flags: string[],
   internalDate: number,
 ) {
   const account = session.account!;
+  // Stored with CRLF line ends, so RFC822.SIZE is what FETCH sends (lib/mail/line-endings.ts).
+  const raw = toCrlf(literal);
   if (raw.length > APPEND_LIMIT) throw no(`Message larger than APPENDLIMIT ${APPEND_LIMIT}`, 'TOOBIG');
   if (raw.length === 0) throw no('An empty message cannot be appended', 'CANNOT');
   // RFC 3501 §6.3.11: a missing target is NO [TRYCREATE], so the client can CREATE and retry.

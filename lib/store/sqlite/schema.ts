@@ -99,6 +99,14 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (account, key)
   ) STRICT;
   `,
+  // 2: leases (cross-process locks such as the POP3 maildrop lock).
+  `
+  CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -629,8 +629,8 @@ export class SqliteStore implements Store {
     checkCount(limit === -1 ? 0 : limit, 'limit');
     return this.#read(() => {
       const box = this.#requireMailbox(owner, name);
-      const rows = this.#all<{ uid: number; modseq: number; flags: string }>(
-        'SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid LIMIT ?',
+      const rows = this.#all<{ uid: number; modseq: number; flags: string; size: number }>(
+        'SELECT uid, modseq, flags, size FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid LIMIT ?',
         box.id,
         fromUid,
         toUid,
@@ -644,7 +644,7 @@ export class SqliteStore implements Store {
           flags = JSON.parse(row.flags) as string[];
           parsed.set(row.flags, flags);
         }
-        return { uid: row.uid, modseq: row.modseq, flags };
+        return { uid: row.uid, modseq: row.modseq, flags, size: row.size };
       });
     });
   }
@@ -819,6 +819,32 @@ export class SqliteStore implements Store {
         if (row.flags !== null) change.flags = JSON.parse(row.flags) as string[];
         return change;
       });
+    });
+  }
+
+  async acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    checkLease(name, owner);
+    checkCount(ttlMs, 'ttlMs');
+    return this.#write(() => {
+      const now = Date.now();
+      // One statement: insert, or take over an expired lease, or extend our own.
+      const result = this.#run(
+        `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+         WHERE leases.owner = excluded.owner OR leases.expires_at <= ?`,
+        name,
+        owner,
+        now + ttlMs,
+        now,
+      );
+      return result.changes === 1;
+    });
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    checkLease(name, owner);
+    this.#write(() => {
+      this.#run('DELETE FROM leases WHERE name = ? AND owner = ?', name, owner);
     });
   }
 
@@ -1045,6 +1071,13 @@ function checkCount(value: number, what: string): void {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new InvalidArgumentError(`${what} must be a non-negative integer, got ${String(value)}`);
   }
+}
+
+function checkLease(name: string, owner: string): void {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 512)
+    throw new InvalidArgumentError('a lease name is 1 to 512 characters');
+  if (typeof owner !== 'string' || owner.length === 0 || owner.length > 512)
+    throw new InvalidArgumentError('a lease owner is 1 to 512 characters');
 }
 
 function checkUid(uid: number): void {
