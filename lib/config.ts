@@ -21,6 +21,11 @@ export const configSchema = z.object({
   imapPort: port,
   /** IMAP over implicit TLS (993 in production). */
   imapTlsPort: port,
+  pop3Port: port,
+  /** POP3 over implicit TLS (995 in production). */
+  pop3TlsPort: port,
+  /** Seconds a POP3 maildrop lock outlives a process that died holding it (renewed every third of it). */
+  pop3LockSeconds: z.coerce.number().int().min(1).max(3600),
   /** The name this server gives in its banner and Received: headers. */
   hostname: z.string().min(1),
   /** SIZE limit in bytes (RFC 1870). */
@@ -51,6 +56,9 @@ export const DEFAULTS = {
   submissionPort: 2587,
   imapPort: 2143,
   imapTlsPort: 2993,
+  pop3Port: 2110,
+  pop3TlsPort: 2995,
+  pop3LockSeconds: 60,
   hostname: 'mailroom.localhost',
   maxMessageBytes: 40 * 1024 * 1024,
   maxRecipients: 100,
@@ -67,6 +75,9 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   submissionPort: 'MAILROOM_SUBMISSION_PORT',
   imapPort: 'MAILROOM_IMAP_PORT',
   imapTlsPort: 'MAILROOM_IMAP_TLS_PORT',
+  pop3Port: 'MAILROOM_POP3_PORT',
+  pop3TlsPort: 'MAILROOM_POP3_TLS_PORT',
+  pop3LockSeconds: 'MAILROOM_POP3_LOCK_SECONDS',
   hostname: 'MAILROOM_HOSTNAME',
   maxMessageBytes: 'MAILROOM_MAX_MESSAGE_BYTES',
   maxRecipients: 'MAILROOM_MAX_RECIPIENTS',

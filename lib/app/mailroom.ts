@@ -15,6 +15,7 @@ import { createSmtpServer } from '../smtp/server.js';
 import { LocalRunner, type LocalRunnerOptions } from '../runner/local-runner.js';
 import { createIngestHandler } from '../../functions/ingest.js';
 import { createImapDeps, createImapServer, type ImapServer } from '../imap/server.js';
+import { createPop3Deps, createPop3Server, type Pop3Server } from '../pop3/server.js';
 import type { WebhookOptions } from '../events/webhook.js';
 import { ensureSelfSignedCertificate, readTlsFiles, type TlsFiles } from '../tls/certificate.js';
 
@@ -61,6 +62,9 @@ export interface RunningMailroom {
   imapPort: number;
   /** IMAP over implicit TLS; absent when no certificate could be had. */
   imapTlsPort?: number;
+  pop3Port: number;
+  /** POP3 over implicit TLS; absent when no certificate could be had. */
+  pop3TlsPort?: number;
   /** Whether STARTTLS is offered (a certificate was configured or made). */
   tls: boolean;
   runner: LocalRunner<IngestJob>;
@@ -102,7 +106,7 @@ function close(server: SMTPServer): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** Runs the whole pipeline in this process: MX and submission listeners, and the ingest runner. */
+/** Runs the whole pipeline in this process: MX, submission, IMAP and POP3 listeners, and the ingest runner. */
 export async function startMailroom(
   config: Config,
   logger: Logger,
@@ -143,10 +147,21 @@ export async function startMailroom(
   const imapOptions = { hostname: config.hostname, tls, allowInsecureAuth: config.allowInsecureAuth };
   const imapServers: ImapServer[] = [createImapServer(imapDeps, imapOptions)];
   if (tls) imapServers.push(createImapServer(imapDeps, { ...imapOptions, secure: true }));
+  const pop3Deps = createPop3Deps(embedded.store, embedded.blobs, logger.child({ component: 'pop3' }), {
+    onChanged: (account, mailbox) => imapDeps.notifier.touch(account, mailbox),
+    lockTtlMs: config.pop3LockSeconds * 1000,
+  });
+  const pop3Servers: Pop3Server[] = [createPop3Server(pop3Deps, imapOptions)];
+  if (tls) pop3Servers.push(createPop3Server(pop3Deps, { ...imapOptions, secure: true }));
   const ports: number[] = [];
   const imapPorts: number[] = [];
+  const pop3Ports: number[] = [];
   const closeAll = async () => {
-    await Promise.all([...servers.map(close), ...imapServers.map((s) => s.close())]);
+    await Promise.all([
+      ...servers.map(close),
+      ...imapServers.map((s) => s.close()),
+      ...pop3Servers.map((s) => s.close()),
+    ]);
     imapDeps.notifier.close();
   };
   try {
@@ -155,6 +170,9 @@ export async function startMailroom(
     const imapWanted = [config.imapPort, config.imapTlsPort];
     for (const [i, imap] of imapServers.entries())
       imapPorts.push(await listenNet(imap.server, imapWanted[i]!, config.host));
+    const pop3Wanted = [config.pop3Port, config.pop3TlsPort];
+    for (const [i, pop3] of pop3Servers.entries())
+      pop3Ports.push(await listenNet(pop3.server, pop3Wanted[i]!, config.host));
   } catch (err) {
     await closeAll().catch(() => undefined);
     await embedded.close();
@@ -168,6 +186,8 @@ export async function startMailroom(
     ...(ports[2] !== undefined ? { submissionTlsPort: ports[2] } : {}),
     imapPort: imapPorts[0]!,
     ...(imapPorts[1] !== undefined ? { imapTlsPort: imapPorts[1] } : {}),
+    pop3Port: pop3Ports[0]!,
+    ...(pop3Ports[1] !== undefined ? { pop3TlsPort: pop3Ports[1] } : {}),
     tls: Boolean(tls),
     runner,
     async stop() {

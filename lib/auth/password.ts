@@ -1,3 +1,4 @@
+import { normalizeAddress } from '../routing/address.js';
 import { createHmac, randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 /*
@@ -75,4 +76,19 @@ export class VerifiedPasswordCache {
     this.entries.set(entry, this.now() + this.ttlMs);
     return true;
   }
+}
+
+/** Checks an address and password against the directory: the account, or undefined. */
+export type Authenticator = (username: string, password: string) => Promise<string | undefined>;
+
+/** One authenticator per server: IMAP, POP3 and submission ask the directory the same way. */
+export function createAuthenticator(
+  directory: { getPasswordHash(address: string): Promise<string | undefined> },
+  cache = new VerifiedPasswordCache(),
+): Authenticator {
+  return async (username, password) => {
+    const account = normalizeAddress(username);
+    const hash = await directory.getPasswordHash(account);
+    return hash && (await cache.check(account, password, hash)) ? account : undefined;
+  };
 }

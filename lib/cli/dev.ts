@@ -17,6 +17,8 @@ export async function runDev(config: Config, json: boolean): Promise<void> {
       : {}),
     imap: `${config.host}:${running.imapPort}`,
     ...(running.imapTlsPort !== undefined ? { imapTls: `${config.host}:${running.imapTlsPort}` } : {}),
+    pop3: `${config.host}:${running.pop3Port}`,
+    ...(running.pop3TlsPort !== undefined ? { pop3Tls: `${config.host}:${running.pop3TlsPort}` } : {}),
     starttls: running.tls,
     ...(created ? { account: created.address, password: created.password } : {}),
   };
@@ -31,6 +33,8 @@ export async function runDev(config: Config, json: boolean): Promise<void> {
       ...(banner.submissionTls ? [`  submission    ${banner.submissionTls}   (implicit TLS)`] : []),
       `  IMAP          ${banner.imap}${running.tls ? '   (STARTTLS)' : ''}`,
       ...(banner.imapTls ? [`  IMAP TLS      ${banner.imapTls}`] : []),
+      `  POP3          ${banner.pop3}${running.tls ? '   (STLS)' : ''}`,
+      ...(banner.pop3Tls ? [`  POP3 TLS      ${banner.pop3Tls}`] : []),
       ...(running.tls && !config.tlsCert
         ? [`  TLS           self-signed certificate in ${config.dataDir}/tls`]
         : []),
@@ -50,6 +54,9 @@ export async function runDev(config: Config, json: boolean): Promise<void> {
       'Mail client settings (Thunderbird, Apple Mail, Outlook, mutt, your phone):',
       `  incoming  IMAP  server ${config.host}  port ${running.imapPort}${running.tls ? ' (STARTTLS)' : ''}${
         running.imapTlsPort !== undefined ? ` or ${running.imapTlsPort} (SSL/TLS)` : ''
+      }  normal password`,
+      `  or        POP3  server ${config.host}  port ${running.pop3Port}${running.tls ? ' (STARTTLS)' : ''}${
+        running.pop3TlsPort !== undefined ? ` or ${running.pop3TlsPort} (SSL/TLS)` : ''
       }  normal password`,
       `  outgoing  SMTP  server ${config.host}  port ${running.submissionPort}${running.tls ? ' (STARTTLS)' : ''}  normal password`,
       `  user name: the full address, e.g. ${created?.address ?? 'demo@example.test'}${

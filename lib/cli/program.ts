@@ -82,7 +82,7 @@ export function buildProgram(): Command {
   program
     .command('dev')
     .description(
-      'run everything on this machine: SMTP, submission and the ingest pipeline (what `npm start` runs)',
+      'run everything on this machine: SMTP, submission, IMAP, POP3 and the ingest pipeline (what `npm start` runs)',
     )
     .option('--host <host>', `address to listen on (env MAILROOM_HOST, default ${DEFAULTS.host})`)
     .option('--smtp-port <port>', `SMTP (MX) port (env MAILROOM_SMTP_PORT, default ${DEFAULTS.smtpPort})`)
@@ -94,6 +94,11 @@ export function buildProgram(): Command {
     .option(
       '--imap-tls-port <port>',
       `IMAP over TLS port (env MAILROOM_IMAP_TLS_PORT, default ${DEFAULTS.imapTlsPort})`,
+    )
+    .option('--pop3-port <port>', `POP3 port (env MAILROOM_POP3_PORT, default ${DEFAULTS.pop3Port})`)
+    .option(
+      '--pop3-tls-port <port>',
+      `POP3 over TLS port (env MAILROOM_POP3_TLS_PORT, default ${DEFAULTS.pop3TlsPort})`,
     )
     .option('--hostname <name>', `name in the banner and Received: headers (default ${DEFAULTS.hostname})`)
     .option('--max-message-size <bytes>', 'SIZE limit in bytes (default 41943040, 40 MB)')
@@ -133,6 +138,8 @@ export function buildProgram(): Command {
         submissionTlsPort: opts.submissionTlsPort,
         imapPort: opts.imapPort,
         imapTlsPort: opts.imapTlsPort,
+        pop3Port: opts.pop3Port,
+        pop3TlsPort: opts.pop3TlsPort,
         tlsKey: opts.tlsKey,
         tlsCert: opts.tlsCert,
         logLevel: opts.logLevel,

@@ -4,8 +4,7 @@ import type { BlobStore } from '../blob/types.js';
 import type { Store } from '../store/types.js';
 import type { Logger } from '../log.js';
 import type { TlsFiles } from '../tls/certificate.js';
-import { VerifiedPasswordCache } from '../auth/password.js';
-import { normalizeAddress } from '../routing/address.js';
+import { createAuthenticator } from '../auth/password.js';
 import { ImapSession, type ImapDeps } from './session.js';
 import { MailboxNotifier } from './notifier.js';
 import { MessageMetaCache } from './meta-cache.js';
@@ -29,7 +28,6 @@ export interface ImapServer {
 
 /** Shared by every IMAP listener of a process: one notifier, one command registry. */
 export function createImapDeps(store: Store, blobs: BlobStore, logger: Logger): ImapDeps {
-  const passwords = new VerifiedPasswordCache();
   return {
     store,
     blobs,
@@ -37,11 +35,7 @@ export function createImapDeps(store: Store, blobs: BlobStore, logger: Logger): 
     notifier: new MailboxNotifier(store),
     metaCache: new MessageMetaCache(store),
     commands: commandRegistry(),
-    async authenticate(username, password) {
-      const account = normalizeAddress(username);
-      const hash = await store.getPasswordHash(account);
-      return hash && (await passwords.check(account, password, hash)) ? account : undefined;
-    },
+    authenticate: createAuthenticator(store),
   };
 }
 

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import type { Logger } from '../log.js';
 import type { BlobStore } from '../blob/types.js';
 import type { Store } from '../store/types.js';
+import { OutputBuffer } from '../net/output.js';
+import { upgradeToTls } from '../net/tls.js';
 import { CommandFramer, type FramerEvent } from './framer.js';
 import { parseCommand, ImapParseError } from './parser.js';
 import { ImapError } from './errors.js';
@@ -20,9 +22,6 @@ import {
   AUTOLOGOUT_UNAUTHENTICATED_MS,
   MAX_LINE_BYTES,
 } from './limits.js';
-
-/** Output gathered before it is written without waiting for the end of the tick. */
-const OUTPUT_CHUNK = 64 * 1024;
 
 /** Input buffered while a command runs before the socket is paused. */
 const MAX_PENDING_BYTES = 1 << 20;
@@ -83,6 +82,7 @@ export class ImapSession {
   private rawWaiter: ((line: Buffer | null) => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly output: OutputBuffer;
 
   constructor(
     private socket: Socket,
@@ -90,6 +90,7 @@ export class ImapSession {
     readonly options: ImapSessionOptions,
   ) {
     this.secure = options.secure;
+    this.output = new OutputBuffer(socket);
     this.remoteAddress = socket.remoteAddress;
     this.framer = this.newFramer();
     this.attach(socket);
@@ -159,39 +160,11 @@ export class ImapSession {
   /** Writes one response line (CRLF added). */
   send(line: string | Wire): void {
     if (this.closed) return;
-    if (typeof line === 'string') this.queueOutput(line + '\r\n');
+    if (typeof line === 'string') this.output.push(line + '\r\n');
     else {
-      for (const chunk of line) this.queueOutput(chunk);
-      this.queueOutput('\r\n');
+      for (const chunk of line) this.output.push(chunk);
+      this.output.push('\r\n');
     }
-  }
-
-  /*
-   * Output is gathered and written in one piece at the end of the tick, or as soon as 64 KiB
-   * are waiting: one write (one syscall) per response batch, not per chunk. A FETCH of
-   * 100,000 messages is a few hundred writes instead of 600,000.
-   */
-  private output: (string | Buffer)[] = [];
-  private outputBytes = 0;
-  private outputScheduled = false;
-
-  private queueOutput(chunk: string | Buffer) {
-    this.output.push(chunk);
-    this.outputBytes += chunk.length;
-    if (this.outputBytes >= OUTPUT_CHUNK) this.writeOutput();
-    else if (!this.outputScheduled) {
-      this.outputScheduled = true;
-      setImmediate(() => this.writeOutput());
-    }
-  }
-
-  private writeOutput() {
-    this.outputScheduled = false;
-    if (this.output.length === 0) return;
-    const data = Buffer.concat(this.output.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
-    this.output = [];
-    this.outputBytes = 0;
-    if (!this.socket.destroyed) this.socket.write(data);
   }
 
   /** Sends untagged updates of the selected mailbox (EXPUNGE, EXISTS, FETCH FLAGS). */
@@ -250,32 +223,17 @@ export class ImapSession {
 
   /** Waits until the socket has taken what was written, so a large FETCH does not pile up in memory. */
   async flush(): Promise<void> {
-    if (this.outputBytes >= OUTPUT_CHUNK) this.writeOutput();
-    if (this.closed || !this.socket.writableNeedDrain) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.once('drain', done);
-      this.socket.once('close', done);
-    });
+    if (!this.closed) await this.output.drained();
   }
 
   /** STARTTLS: after the tagged OK, the handshake; data the client sent before it is dropped (RFC 3501 §6.2.1). */
   async startTls(): Promise<void> {
     const context = this.options.secureContext!;
     // The OK goes out in clear, before the handshake starts.
-    this.writeOutput();
-    const plain = this.socket;
-    plain.removeAllListeners('data');
-    const secure = new TLSSocket(plain, { isServer: true, secureContext: context });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secure', resolve);
-      secure.once('error', reject);
-    });
+    this.output.writeNow();
+    const secure = await upgradeToTls(this.socket, context);
     this.socket = secure;
+    this.output.setSocket(secure);
     this.secure = true;
     this.framer = this.newFramer();
     this.attach(secure);
@@ -292,7 +250,7 @@ export class ImapSession {
   /** Ends the connection after what was written has been sent. */
   close(): void {
     if (this.closed) return;
-    this.writeOutput();
+    this.output.writeNow();
     this.closed = true;
     clearTimeout(this.idleTimer);
     this.rawWaiter?.(null);

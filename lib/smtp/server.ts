@@ -8,7 +8,7 @@ import type { JobQueue } from '../queue/types.js';
 import type { IngestJob } from '../ingest/types.js';
 import type { Store } from '../store/types.js';
 import type { Logger } from '../log.js';
-import { VerifiedPasswordCache } from '../auth/password.js';
+import { createAuthenticator } from '../auth/password.js';
 import { resolveRecipient } from '../routing/resolve.js';
 import { normalizeAddress, splitAddress } from '../routing/address.js';
 import { ownsAddress } from '../routing/ownership.js';
@@ -140,7 +140,7 @@ function fail(callback: (err?: Error | null) => void, err: Error) {
 export function createSmtpServer(deps: SmtpDeps, options: SmtpOptions): SMTPServer {
   const { store, blobs, queue, logger } = deps;
   const submission = options.mode === 'submission';
-  const passwords = new VerifiedPasswordCache();
+  const authenticate = createAuthenticator(store);
 
   const serverOptions: SMTPServerOptions = {
     name: options.hostname,
@@ -166,8 +166,7 @@ export function createSmtpServer(deps: SmtpDeps, options: SmtpOptions): SMTPServ
       const log = sessionLog(logger, session);
       const username = normalizeAddress(auth.username ?? '');
       void (async () => {
-        const hash = await store.getPasswordHash(username);
-        if (hash && typeof auth.password === 'string' && (await passwords.check(username, auth.password, hash))) {
+        if (typeof auth.password === 'string' && (await authenticate(username, auth.password))) {
           log.info({ user: username }, 'authenticated');
           return callback(null, { user: username });
         }

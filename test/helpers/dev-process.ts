@@ -13,6 +13,7 @@ export interface DevProcess {
   smtpPort: number;
   submissionPort: number;
   imapPort: number;
+  pop3Port: number;
   account?: string;
   password?: string;
   /** Resolves with the exit code (or signal) when the process ends. */
@@ -41,6 +42,10 @@ export async function startDevProcess(
       '--imap-port',
       '0',
       '--imap-tls-port',
+      '0',
+      '--pop3-port',
+      '0',
+      '--pop3-tls-port',
       '0',
       '--log-level',
       'warn',
@@ -75,6 +80,7 @@ export async function startDevProcess(
     smtpPort: port(ready.smtp!),
     submissionPort: port(ready.submission!),
     imapPort: port(ready.imap!),
+    pop3Port: port(ready.pop3!),
     account: ready.account,
     password: ready.password,
     exited,

@@ -25,7 +25,17 @@ export async function startTestMailroom(
 ): Promise<TestMailroom> {
   const dataDir = await tempDir();
   const config = loadConfig(
-    { dataDir, smtpPort: 0, submissionPort: 0, imapPort: 0, imapTlsPort: 0, logLevel: 'silent', ...overrides },
+    {
+      dataDir,
+      smtpPort: 0,
+      submissionPort: 0,
+      imapPort: 0,
+      imapTlsPort: 0,
+      pop3Port: 0,
+      pop3TlsPort: 0,
+      logLevel: 'silent',
+      ...overrides,
+    },
     {},
   );
   // No certificate unless a test asks for one: making an RSA key per test is slow.
