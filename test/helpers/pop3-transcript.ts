@@ -79,6 +79,12 @@ export class Pop3Transcript {
   async startTls(): Promise<string> {
     const { status } = await this.command('STLS');
     if (!status.startsWith('+OK')) return status;
+    await this.startTlsHandshake();
+    return status;
+  }
+
+  /** The client side of the TLS handshake on this connection, after the server's +OK to STLS. */
+  async startTlsHandshake(): Promise<void> {
     const plain = this.socket;
     plain.removeAllListeners('data');
     plain.removeAllListeners('close');
@@ -89,7 +95,6 @@ export class Pop3Transcript {
     });
     this.socket = secure;
     this.listen(secure);
-    return status;
   }
 
   /** Resolves when the server has closed the connection. */
