@@ -70,15 +70,11 @@ export function createPop3Server(deps: Pop3Deps, options: Pop3ServerOptions): Po
   return {
     server,
     sessions,
-    close() {
-      return new Promise((resolve) => {
-        // Sessions that did not QUIT delete nothing (RFC 1939 §6); their locks are released.
-        for (const session of sessions) {
-          session.send('-ERR [SYS/TEMP] Server shutting down');
-          session.close();
-        }
-        server.close(() => resolve());
-      });
+    async close() {
+      // Sessions that did not QUIT delete nothing (RFC 1939 §6); their locks are released
+      // before the store closes, so a restarted server does not answer IN-USE.
+      await Promise.all([...sessions].map((session) => session.shutdown()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

@@ -301,6 +301,21 @@ export class Pop3Session {
 
   private closeAfterReply = false;
 
+  /** Leaves TRANSACTION without UPDATE: the lock goes, nothing is deleted. */
+  private async abandon(): Promise<void> {
+    if (this.state.kind !== 'transaction') return;
+    const { lock } = this.state;
+    this.state = { kind: 'closed' };
+    await lock.release().catch((err: unknown) => this.log.warn({ err }, 'releasing the lock failed'));
+  }
+
+  /** Server shutdown: says so, releases the lock while the store is still open, and closes. */
+  async shutdown(): Promise<void> {
+    this.send('-ERR [SYS/TEMP] Server shutting down');
+    await this.abandon();
+    this.close();
+  }
+
   private transaction() {
     if (this.state.kind !== 'transaction') throw new Error('not in TRANSACTION');
     return this.state;
@@ -314,11 +329,7 @@ export class Pop3Session {
       clearTimeout(this.idleTimer);
       this.rawWaiter?.(null);
       // RFC 1939 §6: a session that ends without QUIT does not enter UPDATE; nothing is deleted.
-      if (this.state.kind === 'transaction') {
-        const { lock } = this.state;
-        this.state = { kind: 'closed' };
-        lock.release().catch((err: unknown) => this.log.warn({ err }, 'releasing the lock failed'));
-      }
+      void this.abandon();
     });
   }
 

@@ -382,6 +382,29 @@ describe('POP3 with TLS required (not loopback dev)', () => {
   });
 });
 
+describe('POP3 server shutdown', () => {
+  it('tells logged-in sessions, deletes nothing, and frees their locks before the store closes', async () => {
+    const mailroom = await startTestMailroom();
+    try {
+      await deliver(mailroom, [plainMessage(uniqueTag('stop'))]);
+      const deps = createPop3Deps(mailroom.embedded.store, mailroom.embedded.blobs, silentLogger);
+      const server = createPop3Server(deps, { hostname: 'pop3.test', allowInsecureAuth: true });
+      await new Promise<void>((resolve) => server.server.listen(0, '127.0.0.1', resolve));
+      const { client } = await Pop3Transcript.open((server.server.address() as AddressInfo).port);
+      await client.command(`USER ${DEMO}`);
+      await client.command(`PASS ${DEMO_PASSWORD}`);
+      await client.command('DELE 1');
+      expect(await mailroom.embedded.store.acquireLease(`pop3:${DEMO}`, 'someone-else', 1000)).toBe(false);
+      await server.close();
+      expect(await client.readLine()).toBe('-ERR [SYS/TEMP] Server shutting down');
+      expect(await mailroom.embedded.store.acquireLease(`pop3:${DEMO}`, 'someone-else', 1000)).toBe(true);
+      expect((await mailroom.embedded.store.listMessages(DEMO, 'INBOX')).length).toBe(1);
+    } finally {
+      await mailroom.cleanup();
+    }
+  });
+});
+
 describe('POP3 autologout', () => {
   it('closes an idle session after the timer without entering UPDATE', async () => {
     const mailroom = await startTestMailroom();
