@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { SqsBatchResponse, SqsEvent, SqsRecord } from '../lib/queue/sqs-event.js';
 import type { JobQueue } from '../lib/queue/types.js';
 import type { IngestJob } from '../lib/ingest/types.js';
@@ -11,33 +12,46 @@ export interface IngestHandlerDeps extends IngestDeps {
 
 /**
  * The ingest Lambda: one SQS batch in, the ids of the records that failed out
- * (ReportBatchItemFailures), so one bad message never makes its batch-mates run again.
+ * (ReportBatchItemFailures, through @middy/sqs-partial-batch-failure), so one bad message
+ * never makes its batch-mates run again. A record's handler throws to fail its own record.
  * Records of a batch run one after another: they often share a mailbox, and UIDs are
  * assigned in order anyway.
  */
 export function createIngestHandler(deps: IngestHandlerDeps) {
-  async function processRecord(record: SqsRecord) {
-    const job = parseJob(record.body);
-    await ingestJob(deps, job);
+  async function processRecord(record: SqsRecord): Promise<void> {
+    try {
+      await ingestJob(deps, parseJob(record.body));
+    } catch (err) {
+      // Kept with the message, so a dead letter says why it died.
+      const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      await deps.queue.recordFailure(record.messageId, reason).catch((recordErr: unknown) => {
+        deps.logger.error({ err: recordErr }, 'could not record the failure reason');
+      });
+      throw err;
+    }
   }
 
-  return middy<SqsEvent, SqsBatchResponse>().handler(async (event) => {
-    const batchItemFailures: SqsBatchResponse['batchItemFailures'] = [];
-    for (const record of event.Records) {
-      try {
-        await processRecord(record);
-      } catch (err) {
-        const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-        deps.logger.error(
-          { err, messageId: record.messageId, receiveCount: record.attributes.ApproximateReceiveCount },
-          'ingest failed',
-        );
-        await deps.queue.recordFailure(record.messageId, reason).catch((recordErr: unknown) => {
-          deps.logger.error({ err: recordErr }, 'could not record the failure reason');
-        });
-        batchItemFailures.push({ itemIdentifier: record.messageId });
+  return middy<SqsEvent, SqsBatchResponse>()
+    .use(
+      sqsPartialBatchFailure({
+        logger: (reason: unknown, record: SqsRecord) =>
+          deps.logger.error(
+            {
+              err: reason,
+              messageId: record.messageId,
+              receiveCount: record.attributes.ApproximateReceiveCount,
+            },
+            'ingest failed',
+          ),
+      }),
+    )
+    .handler(async (event) => {
+      const settled: PromiseSettledResult<void>[] = [];
+      for (const record of event.Records) {
+        const [result] = await Promise.allSettled([processRecord(record)]);
+        settled.push(result!);
       }
-    }
-    return { batchItemFailures };
-  });
+      // The middleware turns the settled results into { batchItemFailures }.
+      return settled as unknown as SqsBatchResponse;
+    });
 }
