@@ -46,6 +46,29 @@ export const configSchema = z.object({
   /** Allow AUTH without TLS on submission. Only ever true for loopback (dev). */
   allowInsecureAuth: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+
+  /** Where everything is kept: this machine (SQLite and files) or AWS (DynamoDB, S3, SQS). */
+  backend: z.enum(['local', 'aws']),
+  /** AWS region; the SDK's own AWS_REGION. */
+  awsRegion: z.string().min(1).optional(),
+  /** aws backend: the DynamoDB table (docs/dynamodb.md). */
+  table: z.string().min(3).max(255).optional(),
+  /** aws backend: the S3 bucket of raw messages, and the key prefix inside it. */
+  bucket: z.string().min(3).max(63).optional(),
+  bucketPrefix: z.string().max(200).optional(),
+  /** aws backend: the ingest queue and its dead-letter queue. */
+  queueUrl: z.string().url().optional(),
+  deadLetterQueueUrl: z.string().url().optional(),
+  /** aws backend: EventBridge bus for mailroom.message.received; unset: no events. */
+  eventBus: z.string().min(1).optional(),
+  /** aws backend: SES configuration set for forwards and outbound mail. */
+  sesConfigurationSet: z.string().min(1).optional(),
+  /** Endpoint overrides (emulators, VPC endpoints). */
+  dynamodbEndpoint: z.string().url().optional(),
+  s3Endpoint: z.string().url().optional(),
+  sqsEndpoint: z.string().url().optional(),
+  sesEndpoint: z.string().url().optional(),
+  eventbridgeEndpoint: z.string().url().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -65,6 +88,7 @@ export const DEFAULTS = {
   maxReceiveCount: 5,
   visibilityTimeoutSeconds: 60,
   logLevel: 'info',
+  backend: 'local',
 } as const;
 
 /** The environment variables read, by config field. */
@@ -89,7 +113,24 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   tlsCert: 'MAILROOM_TLS_CERT',
   allowInsecureAuth: 'MAILROOM_ALLOW_INSECURE_AUTH',
   logLevel: 'MAILROOM_LOG_LEVEL',
+  backend: 'MAILROOM_BACKEND',
+  awsRegion: 'AWS_REGION',
+  table: 'MAILROOM_TABLE',
+  bucket: 'MAILROOM_BUCKET',
+  bucketPrefix: 'MAILROOM_BUCKET_PREFIX',
+  queueUrl: 'MAILROOM_QUEUE_URL',
+  deadLetterQueueUrl: 'MAILROOM_DLQ_URL',
+  eventBus: 'MAILROOM_EVENT_BUS',
+  sesConfigurationSet: 'MAILROOM_SES_CONFIGURATION_SET',
+  dynamodbEndpoint: 'MAILROOM_DYNAMODB_ENDPOINT',
+  s3Endpoint: 'MAILROOM_S3_ENDPOINT',
+  sqsEndpoint: 'MAILROOM_SQS_ENDPOINT',
+  sesEndpoint: 'MAILROOM_SES_ENDPOINT',
+  eventbridgeEndpoint: 'MAILROOM_EVENTBRIDGE_ENDPOINT',
 };
+
+/** What the aws backend cannot start without. */
+const AWS_REQUIRED = ['table', 'bucket', 'queueUrl', 'deadLetterQueueUrl'] as const;
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -128,6 +169,14 @@ export function loadConfig(
     throw new ConfigError(
       `allowInsecureAuth (${ENV_NAMES.allowInsecureAuth}) is only allowed when listening on loopback, not on ${parsed.data.host}`,
     );
+  }
+  if (parsed.data.backend === 'aws') {
+    const missing = AWS_REQUIRED.filter((field) => parsed.data[field] === undefined);
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `the aws backend needs ${missing.map((f) => `${f} (${ENV_NAMES[f]})`).join(', ')}`,
+      );
+    }
   }
   if (Boolean(parsed.data.tlsKey) !== Boolean(parsed.data.tlsCert)) {
     throw new ConfigError(
