@@ -6,6 +6,9 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { IngestJob } from '../ingest/types.js';
 import type { Outbound } from '../outbound/types.js';
+import type { BlobStore } from '../blob/types.js';
+import type { JobQueue } from '../queue/types.js';
+import type { Store } from '../store/types.js';
 import { FsBlobStore } from '../blob/fs/fs-blob-store.js';
 import { SqliteJobQueue } from '../queue/sqlite/sqlite-job-queue.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -28,8 +31,18 @@ export function dataPaths(dataDir: string) {
   };
 }
 
+/** The adapters behind every port: the embedded default, or AWS (lib/app/backend.ts). */
+export interface Backend {
+  kind: 'local' | 'aws';
+  blobs: BlobStore;
+  queue: JobQueue<IngestJob>;
+  store: Store;
+  outbound: Outbound;
+  close(): Promise<void>;
+}
+
 /** The embedded adapters over one data directory: what `mailroom dev` and the CLI share. */
-export function openEmbedded(config: Pick<Config, 'dataDir' | 'maxReceiveCount' | 'smarthost'>) {
+export function openEmbedded(config: Pick<Config, 'dataDir' | 'maxReceiveCount' | 'smarthost'>): Backend {
   mkdirSync(config.dataDir, { recursive: true });
   const paths = dataPaths(config.dataDir);
   const blobs = new FsBlobStore(paths.blobs);
@@ -39,6 +52,7 @@ export function openEmbedded(config: Pick<Config, 'dataDir' | 'maxReceiveCount' 
     ? new SmtpOutbound(config.smarthost)
     : new CaptureOutbound(blobs);
   return {
+    kind: 'local',
     blobs,
     queue,
     store,
@@ -51,10 +65,8 @@ export function openEmbedded(config: Pick<Config, 'dataDir' | 'maxReceiveCount' 
   };
 }
 
-export type Embedded = ReturnType<typeof openEmbedded>;
-
 export interface RunningMailroom {
-  embedded: Embedded;
+  embedded: Backend;
   smtpPort: number;
   submissionPort: number;
   /** The implicit-TLS submission port, when configured. */
@@ -79,9 +91,11 @@ export interface StartOptions {
   noRunner?: boolean;
   /** Key and certificate; default: from config, else the self-signed pair in dataDir/tls. */
   tls?: TlsFiles | null;
+  /** The adapters; default: the embedded ones over config.dataDir. */
+  backend?: Backend;
 }
 
-function listen(server: SMTPServer, port: number, host: string): Promise<number> {
+function listenSmtp(server: SMTPServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.server.once('error', onError);
@@ -92,7 +106,7 @@ function listen(server: SMTPServer, port: number, host: string): Promise<number>
   });
 }
 
-function listenNet(server: NetServer, port: number, host: string): Promise<number> {
+export function listenNet(server: NetServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -102,35 +116,33 @@ function listenNet(server: NetServer, port: number, host: string): Promise<numbe
   });
 }
 
-function close(server: SMTPServer): Promise<void> {
+function closeSmtp(server: SMTPServer): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** Runs the whole pipeline in this process: MX, submission, IMAP and POP3 listeners, and the ingest runner. */
-export async function startMailroom(
+/** The certificate for STARTTLS and the implicit-TLS ports: given, from config, or self-signed in dataDir/tls. */
+export async function resolveTls(config: Config, given?: TlsFiles | null): Promise<TlsFiles | undefined> {
+  if (given !== undefined) return given ?? undefined;
+  if (config.tlsKey && config.tlsCert) return readTlsFiles(config.tlsKey, config.tlsCert);
+  return ensureSelfSignedCertificate(config.dataDir, config.hostname);
+}
+
+export interface RunningIngress {
+  smtpPort: number;
+  submissionPort: number;
+  submissionTlsPort?: number;
+  close(): Promise<void>;
+}
+
+/** The SMTP side (MX, submission, optional implicit-TLS submission): `mailroom smtp` in a container. */
+export async function startIngress(
+  backend: Backend,
   config: Config,
   logger: Logger,
-  options: StartOptions = {},
-): Promise<RunningMailroom> {
-  const embedded = openEmbedded(config);
-  const imapDeps = createImapDeps(embedded.store, embedded.blobs, logger.child({ component: 'imap' }));
-  const handler = createIngestHandler({
-    ...embedded,
-    logger: logger.child({ component: 'ingest' }),
-    webhook: options.webhook,
-    onDelivered: (account, folder) => imapDeps.notifier.touch(account, folder),
-  });
-  const runner = new LocalRunner(embedded.queue, handler, logger.child({ component: 'ingest' }), {
-    visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
-    ...options.runner,
-  });
-  const deps = { ...embedded, logger: logger.child({ component: 'smtp' }), onQueued: () => runner.notify() };
-  const tls =
-    options.tls === undefined
-      ? config.tlsKey && config.tlsCert
-        ? await readTlsFiles(config.tlsKey, config.tlsCert)
-        : await ensureSelfSignedCertificate(config.dataDir, config.hostname)
-      : (options.tls ?? undefined);
+  tls: TlsFiles | undefined,
+  onQueued?: () => void,
+): Promise<RunningIngress> {
+  const deps = { ...backend, logger: logger.child({ component: 'smtp' }), ...(onQueued ? { onQueued } : {}) };
   const common = {
     hostname: config.hostname,
     maxMessageBytes: config.maxMessageBytes,
@@ -144,29 +156,60 @@ export async function startMailroom(
   if (config.submissionTlsPort !== undefined && tls) {
     servers.push(createSmtpServer(deps, { ...common, mode: 'submission', secure: true }));
   }
-  const imapOptions = { hostname: config.hostname, tls, allowInsecureAuth: config.allowInsecureAuth };
-  const imapServers: ImapServer[] = [createImapServer(imapDeps, imapOptions)];
-  if (tls) imapServers.push(createImapServer(imapDeps, { ...imapOptions, secure: true }));
-  const pop3Deps = createPop3Deps(embedded.store, embedded.blobs, logger.child({ component: 'pop3' }), {
+  const close = async () => {
+    await Promise.all(servers.map(closeSmtp));
+  };
+  const ports: number[] = [];
+  try {
+    const wanted = [config.smtpPort, config.submissionPort, config.submissionTlsPort ?? 0];
+    for (const [i, server] of servers.entries())
+      ports.push(await listenSmtp(server, wanted[i]!, config.host));
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+  return {
+    smtpPort: ports[0]!,
+    submissionPort: ports[1]!,
+    ...(ports[2] !== undefined ? { submissionTlsPort: ports[2] } : {}),
+    close,
+  };
+}
+
+export interface RunningAccess {
+  imapPort: number;
+  imapTlsPort?: number;
+  pop3Port: number;
+  pop3TlsPort?: number;
+  /** Tells IDLE sessions of this process about a delivery at once. */
+  touch(account: string, mailbox: string): void;
+  close(): Promise<void>;
+}
+
+/** The IMAP and POP3 servers (plain with STARTTLS, and implicit TLS): `mailroom access` in a container. */
+export async function startAccess(
+  backend: Backend,
+  config: Config,
+  logger: Logger,
+  tls: TlsFiles | undefined,
+): Promise<RunningAccess> {
+  const imapDeps = createImapDeps(backend.store, backend.blobs, logger.child({ component: 'imap' }));
+  const options = { hostname: config.hostname, tls, allowInsecureAuth: config.allowInsecureAuth };
+  const imapServers: ImapServer[] = [createImapServer(imapDeps, options)];
+  if (tls) imapServers.push(createImapServer(imapDeps, { ...options, secure: true }));
+  const pop3Deps = createPop3Deps(backend.store, backend.blobs, logger.child({ component: 'pop3' }), {
     onChanged: (account, mailbox) => imapDeps.notifier.touch(account, mailbox),
     lockTtlMs: config.pop3LockSeconds * 1000,
   });
-  const pop3Servers: Pop3Server[] = [createPop3Server(pop3Deps, imapOptions)];
-  if (tls) pop3Servers.push(createPop3Server(pop3Deps, { ...imapOptions, secure: true }));
-  const ports: number[] = [];
-  const imapPorts: number[] = [];
-  const pop3Ports: number[] = [];
-  const closeAll = async () => {
-    await Promise.all([
-      ...servers.map(close),
-      ...imapServers.map((s) => s.close()),
-      ...pop3Servers.map((s) => s.close()),
-    ]);
+  const pop3Servers: Pop3Server[] = [createPop3Server(pop3Deps, options)];
+  if (tls) pop3Servers.push(createPop3Server(pop3Deps, { ...options, secure: true }));
+  const close = async () => {
+    await Promise.all([...imapServers.map((s) => s.close()), ...pop3Servers.map((s) => s.close())]);
     imapDeps.notifier.close();
   };
+  const imapPorts: number[] = [];
+  const pop3Ports: number[] = [];
   try {
-    const wanted = [config.smtpPort, config.submissionPort, config.submissionTlsPort ?? 0];
-    for (const [i, server] of servers.entries()) ports.push(await listen(server, wanted[i]!, config.host));
     const imapWanted = [config.imapPort, config.imapTlsPort];
     for (const [i, imap] of imapServers.entries())
       imapPorts.push(await listenNet(imap.server, imapWanted[i]!, config.host));
@@ -174,26 +217,65 @@ export async function startMailroom(
     for (const [i, pop3] of pop3Servers.entries())
       pop3Ports.push(await listenNet(pop3.server, pop3Wanted[i]!, config.host));
   } catch (err) {
-    await closeAll().catch(() => undefined);
-    await embedded.close();
+    await close().catch(() => undefined);
     throw err;
   }
-  if (!options.noRunner) runner.start();
   return {
-    embedded,
-    smtpPort: ports[0]!,
-    submissionPort: ports[1]!,
-    ...(ports[2] !== undefined ? { submissionTlsPort: ports[2] } : {}),
     imapPort: imapPorts[0]!,
     ...(imapPorts[1] !== undefined ? { imapTlsPort: imapPorts[1] } : {}),
     pop3Port: pop3Ports[0]!,
     ...(pop3Ports[1] !== undefined ? { pop3TlsPort: pop3Ports[1] } : {}),
-    tls: Boolean(tls),
-    runner,
-    async stop() {
-      await closeAll();
-      await runner.stop();
-      await embedded.close();
-    },
+    touch: (account, mailbox) => imapDeps.notifier.touch(account, mailbox),
+    close,
   };
+}
+
+/** Runs the whole system in this process: ingress, access, and the ingest runner (`mailroom dev`). */
+export async function startMailroom(
+  config: Config,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningMailroom> {
+  const backend = options.backend ?? openEmbedded(config);
+  let access: RunningAccess | undefined;
+  let ingress: RunningIngress | undefined;
+  try {
+    const tls = await resolveTls(config, options.tls);
+    access = await startAccess(backend, config, logger, tls);
+    const touch = access.touch;
+    const handler = createIngestHandler({
+      ...backend,
+      logger: logger.child({ component: 'ingest' }),
+      webhook: options.webhook,
+      onDelivered: (account, folder) => touch(account, folder),
+    });
+    const runner = new LocalRunner(backend.queue, handler, logger.child({ component: 'ingest' }), {
+      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      ...options.runner,
+    });
+    ingress = await startIngress(backend, config, logger, tls, () => runner.notify());
+    if (!options.noRunner) runner.start();
+    const started = { ingress, access };
+    return {
+      embedded: backend,
+      smtpPort: ingress.smtpPort,
+      submissionPort: ingress.submissionPort,
+      ...(ingress.submissionTlsPort !== undefined ? { submissionTlsPort: ingress.submissionTlsPort } : {}),
+      imapPort: access.imapPort,
+      ...(access.imapTlsPort !== undefined ? { imapTlsPort: access.imapTlsPort } : {}),
+      pop3Port: access.pop3Port,
+      ...(access.pop3TlsPort !== undefined ? { pop3TlsPort: access.pop3TlsPort } : {}),
+      tls: Boolean(tls),
+      runner,
+      async stop() {
+        await Promise.all([started.ingress.close(), started.access.close()]);
+        await runner.stop();
+        await backend.close();
+      },
+    };
+  } catch (err) {
+    await Promise.all([ingress?.close(), access?.close()]).catch(() => undefined);
+    await backend.close();
+    throw err;
+  }
 }

@@ -5,7 +5,7 @@ import { StoreError } from '../store/errors.js';
 import { createOutput, type Output } from './output.js';
 import { EXIT_USAGE, UsageError } from './errors.js';
 import { runDev } from './dev.js';
-import { openEmbedded, type Embedded } from '../app/mailroom.js';
+import { openEmbedded, type Backend } from '../app/mailroom.js';
 import { dnsRecords } from '../app/bootstrap.js';
 import { generatePassword, hashPassword } from '../auth/password.js';
 import { normalizeAddress, splitAddress } from '../routing/address.js';
@@ -67,7 +67,7 @@ export function buildProgram(): Command {
   const output = (): Output => createOutput(Boolean(globals().json));
 
   /** Opens the data directory, runs the action, closes it again. */
-  function withData<A extends unknown[]>(action: (data: Embedded, out: Output, ...args: A) => Promise<void>) {
+  function withData<A extends unknown[]>(action: (data: Backend, out: Output, ...args: A) => Promise<void>) {
     return async (...args: A) => {
       const config = loadConfig({ dataDir: globals().dataDir });
       const data = openEmbedded(config);

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
 import { loadConfig } from '../../lib/config.js';
 import { silentLogger } from '../../lib/log.js';
-import { openEmbedded, type Embedded } from '../../lib/app/mailroom.js';
+import { openEmbedded, type Backend } from '../../lib/app/mailroom.js';
 import { createIngestHandler } from '../../functions/ingest.js';
 import { LocalRunner } from '../../lib/runner/local-runner.js';
 import type { IngestJob } from '../../lib/ingest/types.js';
@@ -45,7 +45,7 @@ function event(j: IngestJob, messageId = `m-${j.id}`): SqsEvent {
 
 describe('ingest', () => {
   let dataDir: string;
-  let data: Embedded;
+  let data: Backend;
   beforeEach(async () => {
     dataDir = await tempDir();
     data = openEmbedded(loadConfig({ dataDir, maxReceiveCount: 2 }, {}));
