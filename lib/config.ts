@@ -47,6 +47,10 @@ export const configSchema = z.object({
   allowInsecureAuth: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 
+  /** `mailroom smtp` / `mailroom access`: the HTTP health check port for the load balancer. */
+  healthPort: port,
+  /** Seconds between SIGTERM (health turns 503) and closing the listeners, so the balancer stops sending first. */
+  drainSeconds: z.coerce.number().int().min(0).max(600),
   /** Where everything is kept: this machine (SQLite and files) or AWS (DynamoDB, S3, SQS). */
   backend: z.enum(['local', 'aws']),
   /** AWS region; the SDK's own AWS_REGION. */
@@ -89,6 +93,8 @@ export const DEFAULTS = {
   visibilityTimeoutSeconds: 60,
   logLevel: 'info',
   backend: 'local',
+  healthPort: 8080,
+  drainSeconds: 0,
 } as const;
 
 /** The environment variables read, by config field. */
@@ -114,6 +120,8 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   allowInsecureAuth: 'MAILROOM_ALLOW_INSECURE_AUTH',
   logLevel: 'MAILROOM_LOG_LEVEL',
   backend: 'MAILROOM_BACKEND',
+  healthPort: 'MAILROOM_HEALTH_PORT',
+  drainSeconds: 'MAILROOM_DRAIN_SECONDS',
   awsRegion: 'AWS_REGION',
   table: 'MAILROOM_TABLE',
   bucket: 'MAILROOM_BUCKET',

@@ -1,3 +1,5 @@
+import type { Events } from '../events/types.js';
+import { messageReceivedEvents } from '../events/message-received.js';
 import type { BlobStore } from '../blob/types.js';
 import type { Store } from '../store/types.js';
 import type { Outbound } from '../outbound/types.js';
@@ -16,6 +18,10 @@ export interface IngestDeps {
   webhook?: WebhookOptions;
   /** Told after each delivery, so sessions in this process (IMAP IDLE) hear of it at once. */
   onDelivered?: (account: string, folder: string) => void;
+  /** Where mailroom.message.received events go: EventBridge in the cloud; unset: none. */
+  events?: Events;
+  /** The S3 bucket of the BlobStore, named in events as where the raw message lives. */
+  rawBucket?: string;
 }
 
 export interface IngestResult {
@@ -76,6 +82,21 @@ export async function ingestJob(deps: IngestDeps, job: IngestJob): Promise<Inges
     for (const action of resolution.actions) {
       await apply(deps, job, raw, parsed, recipient, action, result, forwards);
     }
+  }
+
+  // Before the forwards: a forward that fails for good must not keep the deliveries unannounced.
+  // Redelivered jobs announce again (duplicate deliveries included): the first run may have
+  // stored and then died before publishing; event ids are stable for consumers to deduplicate.
+  if (deps.events && result.delivered.length > 0) {
+    await deps.events.publish(
+      messageReceivedEvents({
+        job,
+        summary: parsed.summary,
+        size: raw.length,
+        deliveries: result.delivered,
+        ...(deps.rawBucket ? { bucket: deps.rawBucket } : {}),
+      }),
+    );
   }
 
   if (forwards.size > 0) {

@@ -10,6 +10,10 @@ export interface OutboundMessage {
 }
 
 export interface Outbound {
+  /**
+   * Hands the message on. Throws on failure: adapters throw an OutboundError (errors.ts) whose
+   * `permanent` says whether a retry can help; any other error counts as temporary.
+   */
   send(message: OutboundMessage): Promise<{ accepted: string[] }>;
   close?(): Promise<void>;
 }

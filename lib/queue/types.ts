@@ -43,6 +43,12 @@ export interface ReceiveOptions {
   maxMessages?: number;
   /** Seconds the received messages stay invisible to other consumers. */
   visibilityTimeoutSeconds?: number;
+  /**
+   * Long polling: wait up to this many seconds for a first message when none is ready
+   * (SQS WaitTimeSeconds, 0..20). Default 0. An adapter without long polling answers at
+   * once, so a poller must still cope with an empty receive.
+   */
+  waitSeconds?: number;
 }
 
 /**
@@ -65,4 +71,22 @@ export interface JobQueue<T> {
   listDeadLetters(limit?: number): Promise<DeadLetter<T>[]>;
   /** Moves dead letters (all, or those ids) back to the queue with a fresh receive count; returns how many. */
   redrive(ids?: string[]): Promise<number>;
+}
+
+/** The last failure recorded for a message. */
+export interface FailureRecord {
+  reason: string;
+  /** When it was recorded, ms since the epoch. */
+  at: number;
+}
+
+/**
+ * Where a queue that cannot keep data on its messages (SQS) keeps recordFailure's reasons,
+ * by message id, until listDeadLetters reads them. Entries need no explicit removal: an
+ * implementation may forget old ones (a size bound in memory, a TTL in DynamoDB).
+ */
+export interface FailureLog {
+  put(messageId: string, reason: string): Promise<void>;
+  /** The records of those ids that have one. */
+  get(messageIds: readonly string[]): Promise<Map<string, FailureRecord>>;
 }

@@ -83,7 +83,8 @@ export async function startDynamoDbLocal(): Promise<Emulator> {
       '-port',
       String(port),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // It writes a metadata file into its working directory: keep that in the cache.
+    { stdio: ['ignore', 'ignore', 'pipe'], cwd: CACHE },
   );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

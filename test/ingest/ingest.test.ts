@@ -6,6 +6,7 @@ import { openEmbedded, type Backend } from '../../lib/app/mailroom.js';
 import { createIngestHandler } from '../../functions/ingest.js';
 import { LocalRunner } from '../../lib/runner/local-runner.js';
 import type { IngestJob } from '../../lib/ingest/types.js';
+import type { Events, MessageReceivedEvent } from '../../lib/events/types.js';
 import type { SqsEvent } from '../../lib/queue/sqs-event.js';
 import { hashPassword } from '../../lib/auth/password.js';
 import { tempDir } from '../helpers/mailroom.js';
@@ -70,6 +71,38 @@ describe('ingest', () => {
     expect(second).toEqual({ batchItemFailures: [] });
     const inbox = await data.store.listMessages('demo@example.test', 'INBOX');
     expect(inbox.map((m) => m.summary.subject)).toEqual(['once']);
+  });
+
+  it('publishes one mailroom.message.received event per mailbox delivered to, with where the raw message is', async () => {
+    const published: MessageReceivedEvent[][] = [];
+    const events: Events = { publish: async (batch) => void published.push(batch) };
+    const handler = createIngestHandler({ ...data, logger: silentLogger, events, rawBucket: 'raw-bucket' });
+    const j = job('ev1', ['demo@example.test', 'team@example.test']);
+    await data.blobs.put(j.blobKey, RAW);
+
+    expect(await handler(event(j), {} as never)).toEqual({ batchItemFailures: [] });
+
+    // Two recipients, one INBOX: one event.
+    expect(published).toHaveLength(1);
+    const [only] = published[0]!;
+    const [stored] = await data.store.listMessages('demo@example.test', 'INBOX');
+    expect(only).toMatchObject({
+      account: 'demo@example.test',
+      mailbox: 'INBOX',
+      uid: stored!.uid,
+      subject: 'once',
+      raw: { key: j.blobKey, bucket: 'raw-bucket' },
+    });
+
+    // A failed publish fails the record, so the queue tries again (idempotent delivery, same event id).
+    const failing = createIngestHandler({
+      ...data,
+      logger: silentLogger,
+      events: { publish: () => Promise.reject(new Error('bus down')) },
+    });
+    expect(await failing(event(j, 'again'), {} as never)).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'again' }],
+    });
   });
 
   it('reports a bad record in batchItemFailures without failing its batch-mates', async () => {
