@@ -5,13 +5,21 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 
 /*
- * A throwaway Dovecot for bench/imap.ts: its own dovecot.conf, base_dir, state_dir, log
- * and Maildirs under a temp directory, listening for plain IMAP on 127.0.0.1 only, run in
- * the foreground (`dovecot -F`) as a child of the bench so that it dies with it. Users
- * live in a passwd-file with {PLAIN} passwords (see the README about LOGIN cost).
+ * A throwaway Dovecot for bench/imap.ts and bench/pop3.ts: its own dovecot.conf, base_dir,
+ * state_dir, log and Maildirs under a temp directory, listening for plain IMAP and/or POP3
+ * on 127.0.0.1 only, run in the foreground (`dovecot -F`) as a child of the bench so that
+ * it dies with it. Users live in a passwd-file with {PLAIN} passwords (see the README about
+ * LOGIN cost).
  */
 
 export const DOVECOT = '/usr/sbin/dovecot';
+/** Where Debian puts Dovecot's service binaries: `imap` (dovecot-imapd), `pop3` (dovecot-pop3d). */
+export const DOVECOT_LIBEXEC = '/usr/lib/dovecot';
+
+export type DovecotProtocol = 'imap' | 'pop3';
+
+/** The plain-text listeners to open, by protocol: a port on 127.0.0.1 each. */
+export type DovecotListeners = Partial<Record<DovecotProtocol, number>>;
 
 export interface DovecotUser {
   /** The login name, e.g. demo@example.test; its Maildir is <dir>/mail/<local part>/Maildir. */
@@ -29,7 +37,9 @@ export interface DovecotSetup {
 
 export interface Dovecot {
   version: string;
-  port: number;
+  /** The ports it listens on, by protocol. */
+  listeners: DovecotListeners;
+  /** The master process: every login, auth, imap and pop3 process is a child of it. */
   pid: number;
   configPath: string;
   logPath: string;
@@ -38,9 +48,11 @@ export interface Dovecot {
   stop(): Promise<void>;
 }
 
-export function dovecotAvailable(): boolean {
+/** Whether Dovecot is installed with the service binary of every protocol asked for. */
+export function dovecotAvailable(protocols: DovecotProtocol[] = ['imap']): boolean {
   try {
     accessSync(DOVECOT, constants.X_OK);
+    for (const protocol of protocols) accessSync(join(DOVECOT_LIBEXEC, protocol), constants.X_OK);
     return true;
   } catch {
     return false;
@@ -84,9 +96,27 @@ function accounts(): Accounts {
 }
 
 /** dovecot.conf for 2.3: the settings that differ from the defaults, nothing else. */
-function config23(dir: string, port: number, who: Accounts): string {
-  return `# Written by bench/imap.ts for one run; removed with its directory.
-protocols = imap
+function config23(dir: string, listeners: DovecotListeners, who: Accounts): string {
+  const services = protocolsOf(listeners)
+    .map(
+      (protocol) => `service ${protocol}-login {
+  inet_listener ${protocol} {
+    address = 127.0.0.1
+    port = ${listeners[protocol]}
+  }
+  inet_listener ${protocol}s {
+    port = 0
+  }
+}
+protocol ${protocol} {
+  # The default (10) counts connections per user and IP; every bench client is on 127.0.0.1.
+  mail_max_userip_connections = 100000
+}
+`,
+    )
+    .join('');
+  return `# Written by a bench in bench/ for one run; removed with its directory.
+protocols = ${protocolsOf(listeners).join(' ')}
 listen = 127.0.0.1
 base_dir = ${dir}/run
 state_dir = ${dir}/state
@@ -108,28 +138,32 @@ userdb {
   args = uid=${who.mailUser} gid=${who.mailGroup} home=${dir}/mail/%n
 }
 mail_location = maildir:~/Maildir
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = ${port}
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-protocol imap {
-  # The default (10) counts connections per user and IP; every bench client is one user on 127.0.0.1.
-  mail_max_userip_connections = 100000
-}
-`;
+${services}`;
 }
 
 /** The same for 2.4, whose settings were renamed (not tried here: Debian 12 ships 2.3). */
-function config24(dir: string, port: number, who: Accounts): string {
-  return `# Written by bench/imap.ts for one run; removed with its directory.
+function config24(dir: string, listeners: DovecotListeners, who: Accounts): string {
+  const services = protocolsOf(listeners)
+    .map(
+      (protocol) => `service ${protocol}-login {
+  inet_listener ${protocol} {
+    listen = 127.0.0.1
+    port = ${listeners[protocol]}
+  }
+  inet_listener ${protocol}s {
+    port = 0
+  }
+}
+protocol ${protocol} {
+  mail_max_userip_connections = 100000
+}
+`,
+    )
+    .join('');
+  return `# Written by a bench in bench/ for one run; removed with its directory.
 dovecot_config_version = 2.4.0
 dovecot_storage_version = 2.4.0
-protocols = imap
+protocols = ${protocolsOf(listeners).join(' ')}
 listen = 127.0.0.1
 base_dir = ${dir}/run
 state_dir = ${dir}/state
@@ -158,19 +192,12 @@ mail_path = ~/Maildir
 namespace inbox {
   inbox = yes
 }
-service imap-login {
-  inet_listener imap {
-    listen = 127.0.0.1
-    port = ${port}
-  }
-  inet_listener imaps {
-    port = 0
-  }
+${services}`;
 }
-protocol imap {
-  mail_max_userip_connections = 100000
-}
-`;
+
+/** The protocols with a listener, in a fixed order. */
+function protocolsOf(listeners: DovecotListeners): DovecotProtocol[] {
+  return (['imap', 'pop3'] as const).filter((protocol) => listeners[protocol] !== undefined);
 }
 
 function localPart(user: string): string {
@@ -179,7 +206,7 @@ function localPart(user: string): string {
 
 /**
  * Makes Dovecot's directories and empty Maildirs under `dir` (new and empty), and writes
- * its users. `dir` is made world-readable: the login, auth and imap processes run as
+ * its users. `dir` is made world-readable: the login, auth, imap and pop3 processes run as
  * other users and must reach their files.
  */
 export async function prepareDovecot(dir: string, users: DovecotUser[]): Promise<DovecotSetup> {
@@ -197,19 +224,24 @@ export async function prepareDovecot(dir: string, users: DovecotUser[]): Promise
 }
 
 /**
- * Writes dovecot.conf for a port, hands what the bench wrote into the Maildirs to the mail
- * user, starts Dovecot in the foreground and waits until `waitForPort` sees it answer.
+ * Writes dovecot.conf with a plain-text listener for each protocol in `listeners` (IMAP,
+ * POP3 or both), hands what the bench wrote into the Maildirs to the mail user, starts
+ * Dovecot in the foreground and waits until `waitForListeners` sees it answer.
  */
 export async function startDovecot(
   setup: DovecotSetup,
-  port: number,
-  waitForPort: (port: number) => Promise<void>,
+  listeners: DovecotListeners,
+  waitForListeners: (listeners: DovecotListeners) => Promise<void>,
 ): Promise<Dovecot> {
   const { dir, version } = setup;
+  if (protocolsOf(listeners).length === 0) throw new Error('startDovecot: no listener asked for');
   const who = accounts();
   const configPath = join(dir, 'dovecot.conf');
   const logPath = join(dir, 'dovecot.log');
-  await writeFile(configPath, atLeast(version, 2, 4) ? config24(dir, port, who) : config23(dir, port, who));
+  await writeFile(
+    configPath,
+    atLeast(version, 2, 4) ? config24(dir, listeners, who) : config23(dir, listeners, who),
+  );
   if (process.getuid?.() === 0) {
     const result = spawnSync('chown', ['-R', `${who.mailUser}:${who.mailGroup}`, join(dir, 'mail')], {
       encoding: 'utf8',
@@ -234,14 +266,14 @@ export async function startDovecot(
     return `${stderr}${log}`.trim().split('\n').slice(-8).join('\n');
   };
   const stop = async () => {
-    // The master takes its login, auth and imap processes down with it.
+    // The master takes its login, auth, imap and pop3 processes down with it.
     if (running()) child.kill('SIGTERM');
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
     if (running()) child.kill('SIGKILL');
   };
   try {
     await Promise.race([
-      waitForPort(port),
+      waitForListeners(listeners),
       exited.then(async () => {
         throw new Error(`dovecot exited (${child.exitCode ?? child.signalCode}): ${await logTail()}`);
       }),
@@ -250,7 +282,7 @@ export async function startDovecot(
     await stop();
     throw err;
   }
-  return { version, port, pid: child.pid!, configPath, logPath, logTail, stop };
+  return { version, listeners, pid: child.pid!, configPath, logPath, logTail, stop };
 }
 
 /**

@@ -3,10 +3,11 @@ import { silentLogger } from '../lib/log.js';
 import { startMailroom } from '../lib/app/mailroom.js';
 
 /*
- * Mailroom for bench/imap.ts, in a process of its own so that its RSS is Mailroom's
- * alone (the parent seeds the data directory, the load comes from another child). Started
- * with the data directory as its argument; answers over IPC:
- *   → { type: 'ready', imapPort }            once listening
+ * Mailroom for bench/imap.ts and bench/pop3.ts, in a process of its own so that its RSS is
+ * Mailroom's alone (the parent seeds the data directory, the load comes from another
+ * child). Started with the data directory as its argument; every listener on a free port
+ * of 127.0.0.1. Answers over IPC:
+ *   → { type: 'ready', imapPort, pop3Port }  once listening
  *   ← { type: 'memory' } → { type: 'memory', rss, heapUsed, external }, after a full GC
  *   ← { type: 'stop' }   → exits when stopped
  */
@@ -22,7 +23,9 @@ export interface MemoryReport {
 const dataDir = process.argv[2];
 const send = process.send?.bind(process);
 if (!dataDir || !send) {
-  process.stderr.write('bench/imap-mailroom.ts is started by bench/imap.ts, not on its own\n');
+  process.stderr.write(
+    'bench/imap-mailroom.ts is started by bench/imap.ts or bench/pop3.ts, not on its own\n',
+  );
   process.exit(2);
 }
 
@@ -35,11 +38,13 @@ const config = loadConfig(
     submissionPort: 0,
     imapPort: 0,
     imapTlsPort: 0,
+    pop3Port: 0,
+    pop3TlsPort: 0,
     logLevel: 'silent',
   },
   {},
 );
-// IMAP only matters here: no certificate (no TLS listener), no ingest runner.
+// IMAP and POP3 in plain text only matter here: no certificate (no TLS listener), no ingest runner.
 const running = await startMailroom(config, silentLogger, { tls: null, noRunner: true });
 
 const stop = async () => {
@@ -64,4 +69,4 @@ process.on('message', (message: { type: string }) => {
     } satisfies MemoryReport);
   }
 });
-send({ type: 'ready', imapPort: running.imapPort });
+send({ type: 'ready', imapPort: running.imapPort, pop3Port: running.pop3Port });

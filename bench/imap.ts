@@ -11,15 +11,12 @@
  *
  * Never asserts. See bench/README.md for how to read the numbers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { positiveInt } from './args.js';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { dataPaths } from '../lib/app/mailroom.js';
 import { hashPassword } from '../lib/auth/password.js';
@@ -44,7 +41,7 @@ import {
   type LoopResult,
   type Target,
 } from './imap-protocol.js';
-import type { MemoryReport } from './imap-mailroom.js';
+import { LoadGenerator as LoadChild, MailroomProcess, freePort } from './node-child.js';
 import { ascending, fmt, median, percentile, ratio, table } from './imap-report.js';
 import {
   SmallMessages,
@@ -135,139 +132,12 @@ const out = (text = '') => process.stdout.write(text + '\n');
 const note = (text: string) => process.stderr.write(text + '\n');
 
 // ---------------------------------------------------------------------------------------
-// Child processes: the load generator and Mailroom, each in its own
+// Child processes (bench/node-child.ts): the load generator and Mailroom, each in its own
 
-/**
- * A Node child running `script` over IPC, with the open-files limit raised first: 5,000
- * connections need as many descriptors in the client and in the server. Node cannot
- * raise its own limit (there is no process.setrlimit), so bash does it and execs node.
- */
-class NodeChild {
-  readonly process: ChildProcess;
-  private readonly exited: Promise<void>;
-
-  constructor(script: string, args: string[], nodeOptions: string[] = []) {
-    // tsx puts its loader in execArgv; passing it on makes the child run TypeScript too.
-    this.process = spawn(
-      'bash',
-      [
-        '-c',
-        'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"',
-        'bash',
-        process.execPath,
-        ...process.execArgv,
-        ...nodeOptions,
-        fileURLToPath(new URL(script, import.meta.url)),
-        ...args,
-      ],
-      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-    );
-    this.exited = new Promise((resolve) => this.process.once('exit', () => resolve()));
-  }
-
-  get pid(): number {
-    return this.process.pid!;
-  }
-
-  get running(): boolean {
-    return this.process.exitCode === null && this.process.signalCode === null;
-  }
-
-  /** The next message from the child, or an error when it exits or takes longer than timeoutMs. */
-  next<T>(timeoutMs: number, what: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`${what}: no answer within ${Math.round(timeoutMs / 1000)} s`));
-      }, timeoutMs);
-      const onMessage = (message: T & { type: string; message?: string }) => {
-        cleanup();
-        if (message.type === 'error') reject(new Error(`${what}: ${message.message}`));
-        else resolve(message);
-      };
-      const onExit = (code: number | null, signal: string | null) => {
-        cleanup();
-        reject(new Error(`${what}: the child exited (${code ?? signal})`));
-      };
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.process.off('message', onMessage);
-        this.process.off('exit', onExit);
-      };
-      this.process.on('message', onMessage);
-      this.process.once('exit', onExit);
-    });
-  }
-
-  request<T>(message: object, timeoutMs: number, what: string): Promise<T> {
-    const reply = this.next<T>(timeoutMs, what);
-    this.process.send(message);
-    return reply;
-  }
-
-  async stop(): Promise<void> {
-    if (this.running && this.process.connected) this.process.send({ type: 'stop' });
-    if (this.process.connected) this.process.disconnect();
-    await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-    if (this.running) this.process.kill('SIGKILL');
-  }
-
-  /** For the exit handler: no waiting. */
-  kill(): void {
-    if (this.running) this.process.kill('SIGKILL');
-  }
-}
-
-class LoadGenerator extends NodeChild {
+class LoadGenerator extends LoadChild<LoadRequest> {
   constructor() {
     super('./imap-load.ts', []);
   }
-
-  run<T>(request: LoadRequest, timeoutMs: number): Promise<T> {
-    return this.request<T>(request, timeoutMs, `load generator (${request.type})`);
-  }
-}
-
-class MailroomProcess extends NodeChild {
-  imapPort = 0;
-
-  constructor(dataDir: string, profileDir?: string) {
-    // --expose-gc: the memory readings are taken right after a full collection.
-    super(
-      './imap-mailroom.ts',
-      [dataDir],
-      ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
-    );
-  }
-
-  async ready(): Promise<void> {
-    this.imapPort = (await this.next<{ imapPort: number }>(30_000, 'mailroom start')).imapPort;
-  }
-
-  /** VmRSS from /proc (the whole process, as `ps` shows it) and the V8 heap after a full GC. */
-  async memory(): Promise<{ rss: number; heapUsed: number }> {
-    const report = await this.request<MemoryReport>({ type: 'memory' }, 30_000, 'mailroom memory');
-    let rss = report.rss;
-    try {
-      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-      const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
-      if (kb) rss = Number(kb) * 1024;
-    } catch {
-      // Not Linux: process.memoryUsage().rss, which is the same number.
-    }
-    return { rss, heapUsed: report.heapUsed };
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once an IMAP greeting can be read on the port. */
@@ -699,8 +569,10 @@ async function main() {
     await mailroom.ready();
     const servers: Server[] = [];
     if (seeded.dovecot) {
-      dovecot = await startDovecot(seeded.dovecot, await freePort(), (port) => waitForImap(port));
-      servers.push({ name: 'dovecot', port: dovecot.port });
+      dovecot = await startDovecot(seeded.dovecot, { imap: await freePort(HOST) }, (ports) =>
+        waitForImap(ports.imap!),
+      );
+      servers.push({ name: 'dovecot', port: dovecot.listeners.imap! });
     }
     servers.push({ name: 'mailroom', port: mailroom.imapPort });
 

@@ -3,6 +3,7 @@ import { CrlfNormalizer } from '../mail/line-endings.js';
 const DOT = Buffer.from('.');
 const CRLF = Buffer.from('\r\n');
 const TERMINATOR = Buffer.from('.\r\n');
+const LF_DOT = Buffer.from('\n.');
 
 /**
  * Turns a stored message into the body of a POP3 multi-line response (RFC 1939 §3), one
@@ -29,6 +30,29 @@ export class Pop3Encoder {
   push(raw: Buffer): Buffer[] {
     if (this.done) return [];
     const chunk = this.crlf.push(raw);
+    if (chunk.length === 0) return [];
+    return this.bodyLinesLeft === Infinity ? this.stuff(chunk) : this.pushLines(chunk);
+  }
+
+  /**
+   * RETR: only lines that start with "." need anything, so search for LF "." and cut the
+   * chunk there, not at every line (a 50 KB message has hundreds of lines, few dots).
+   */
+  private stuff(chunk: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    let start = 0;
+    if (this.atLineStart && chunk[0] === 0x2e) out.push(DOT);
+    for (let at = chunk.indexOf(LF_DOT); at !== -1; at = chunk.indexOf(LF_DOT, at + 1)) {
+      out.push(chunk.subarray(start, at + 1), DOT);
+      start = at + 1;
+    }
+    out.push(start === 0 ? chunk : chunk.subarray(start));
+    this.atLineStart = chunk[chunk.length - 1] === 10;
+    return out;
+  }
+
+  /** TOP: line by line, counting the header's end and the body lines sent. */
+  private pushLines(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
     let start = 0;
     while (start < chunk.length) {

@@ -28,3 +28,6 @@ export const MAX_PENDING_BYTES = 64 * 1024;
 
 /** Messages read from the store per page when a maildrop is loaded. */
 export const MAILDROP_PAGE = 5000;
+
+/** RETR and TOP read a message up to this size in one piece; a bigger one is streamed in chunks. */
+export const WHOLE_READ_BYTES = 1024 * 1024;

@@ -8,7 +8,7 @@ export const MAILDROP_MAILBOX = 'INBOX';
 /**
  * The maildrop as it stood at login (RFC 1939 §5: message numbers stay fixed for the
  * session, and mail that arrives later is not seen until the next one). Kept as typed
- * columns, 10 bytes a message, so a 100,000-message INBOX costs a megabyte.
+ * columns, 11 bytes a message, so a 100,000-message INBOX costs a megabyte.
  */
 export class Maildrop {
   private readonly deleted: Uint8Array;
@@ -18,6 +18,8 @@ export class Maildrop {
     readonly uidValidity: number,
     private readonly uids: Uint32Array,
     private readonly sizes: Uint32Array,
+    /** 1 where the message had \Seen at login: QUIT need not set it again. */
+    private readonly seen: Uint8Array,
   ) {
     this.deleted = new Uint8Array(uids.length);
     this.retrieved = new Uint8Array(uids.length);
@@ -28,6 +30,7 @@ export class Maildrop {
     if (!box) throw new Pop3Error('No maildrop for this account', 'SYS/PERM');
     let uids = new Uint32Array(Math.max(box.messages, 16));
     let sizes = new Uint32Array(uids.length);
+    let seen = new Uint8Array(uids.length);
     let count = 0;
     // The INBOX's UIDVALIDITY cannot change (it is never deleted or renamed away).
     for (let from = 1; ;) {
@@ -39,15 +42,17 @@ export class Maildrop {
         if (count === uids.length) {
           uids = grow(uids);
           sizes = grow(sizes);
+          seen = grow(seen);
         }
         uids[count] = state.uid;
         sizes[count] = state.size;
+        seen[count] = state.flags.includes('\\Seen') ? 1 : 0;
         count++;
       }
       if (page.length < MAILDROP_PAGE) break;
       from = page[page.length - 1]!.uid + 1;
     }
-    return new Maildrop(box.uidValidity, uids.slice(0, count), sizes.slice(0, count));
+    return new Maildrop(box.uidValidity, uids.slice(0, count), sizes.slice(0, count), seen.slice(0, count));
   }
 
   /** Messages at login, deleted ones included (their numbers stay taken). */
@@ -115,9 +120,9 @@ export class Maildrop {
     return this.pick((i) => this.deleted[i] === 1);
   }
 
-  /** UIDs retrieved in full and not deleted: what QUIT marks \Seen. */
-  retrievedUids(): number[] {
-    return this.pick((i) => this.retrieved[i] === 1 && this.deleted[i] === 0);
+  /** UIDs retrieved in full, not deleted and not \Seen at login: what QUIT marks \Seen. */
+  retrievedUnseenUids(): number[] {
+    return this.pick((i) => this.retrieved[i] === 1 && this.deleted[i] === 0 && this.seen[i] === 0);
   }
 
   private pick(test: (i: number) => boolean): number[] {
@@ -127,8 +132,8 @@ export class Maildrop {
   }
 }
 
-function grow(array: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
-  const bigger = new Uint32Array(array.length * 2);
+function grow<T extends Uint32Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(array: T): T {
+  const bigger = new (array.constructor as new (length: number) => T)(array.length * 2);
   bigger.set(array);
   return bigger;
 }

@@ -19,6 +19,7 @@ import {
   MAX_BAD_COMMANDS,
   MAX_FAILED_LOGINS,
   MAX_PENDING_BYTES,
+  WHOLE_READ_BYTES,
 } from './limits.js';
 
 export interface Pop3Deps {
@@ -151,24 +152,36 @@ export class Pop3Session {
       toUid: uid,
     });
     if (!meta) throw new Pop3Error(`Message ${index + 1} was removed by another client`);
-    const stream = await this.deps.blobs.get(meta.blobKey);
     const encoder = new Pop3Encoder(bodyLines);
-    this.send(bodyLines === undefined ? `+OK ${maildrop.size(index)} octets` : '+OK Top of message follows');
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        if (this.closed) break;
-        for (const part of encoder.push(chunk)) this.output.push(part);
-        await this.output.drained();
-        if (encoder.done) break;
+    // A message of ordinary size is read whole (one read, much cheaper than a stream);
+    // a big one streams, so memory stays flat whatever its size.
+    if (maildrop.size(index) <= WHOLE_READ_BYTES) {
+      const raw = await this.deps.blobs.getBuffer(meta.blobKey);
+      this.send(
+        bodyLines === undefined ? `+OK ${maildrop.size(index)} octets` : '+OK Top of message follows',
+      );
+      for (const part of encoder.push(raw)) this.output.push(part);
+    } else {
+      const stream = await this.deps.blobs.get(meta.blobKey);
+      this.send(
+        bodyLines === undefined ? `+OK ${maildrop.size(index)} octets` : '+OK Top of message follows',
+      );
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          if (this.closed) break;
+          for (const part of encoder.push(chunk)) this.output.push(part);
+          await this.output.drained();
+          if (encoder.done) break;
+        }
+      } catch (err) {
+        // The +OK is out: the only honest thing left is to drop the connection. Nothing is
+        // deleted, since the session never reaches UPDATE.
+        this.log.error({ err, uid }, 'reading a message failed midway');
+        this.close();
+        return;
+      } finally {
+        stream.destroy();
       }
-    } catch (err) {
-      // The +OK is out: the only honest thing left is to drop the connection. Nothing is
-      // deleted, since the session never reaches UPDATE.
-      this.log.error({ err, uid }, 'reading a message failed midway');
-      this.close();
-      return;
-    } finally {
-      stream.destroy();
     }
     for (const part of encoder.end()) this.output.push(part);
   }
@@ -229,7 +242,7 @@ export class Pop3Session {
       for (let i = 0; i < deleted.length; i += MAX_BATCH) {
         await this.deps.store.expunge(account, MAILDROP_MAILBOX, deleted.slice(i, i + MAX_BATCH));
       }
-      await this.markSeen(account, maildrop.retrievedUids());
+      await this.markSeen(account, maildrop.retrievedUnseenUids());
       this.send(
         `+OK ${this.options.hostname} Mailroom POP3 signing off (${deleted.length} messages deleted)`,
       );

@@ -222,6 +222,26 @@ describe('POP3 session on loopback (dev: USER/PASS without TLS)', () => {
     expect((await client.command('RETR 7')).status).toBe('-ERR No such message 7');
   });
 
+  it('streams a message over 1 MB byte-exact, dots stuffed across chunk boundaries', async () => {
+    const line = (i: number) => (i % 7 === 0 ? '.' : '') + `line ${i} `.padEnd(70, 'x') + '\r\n';
+    const body = Array.from({ length: 30_000 }, (_, i) => line(i)).join('');
+    const [big] = await deliver(mailroom, [plainMessage(uniqueTag('big'), body)]);
+    const raw = await storedRaw(mailroom, big!);
+    expect(raw.length).toBeGreaterThan(2 * 1024 * 1024);
+    const client = await connect();
+    await client.command(`USER ${DEMO}`);
+    const status = (await client.command(`PASS ${DEMO_PASSWORD}`)).status;
+    const n = Number(/Logged in, (\d+) messages/.exec(status)![1]);
+    const reply = await client.command(`RETR ${n}`, true);
+    expect(reply.status).toBe(`+OK ${big!.size} octets`);
+    expect(reply.raw!.equals(Buffer.from(raw.toString('latin1').replace(/^\./gm, '..'), 'latin1'))).toBe(true);
+    const top = await client.command(`TOP ${n} 3`, true);
+    expect(top.lines!.slice(-3)).toEqual([0, 1, 2].map((i) => line(i).trimEnd()));
+    await client.command(`DELE ${n}`);
+    await client.command('QUIT');
+    await client.waitClosed();
+  });
+
   it('TOP sends the header, the empty line and n lines of the body', async () => {
     const client = await login();
     const raw = (await storedRaw(mailroom, stored[1]!)).toString('latin1');
