@@ -55,3 +55,38 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
       return settled as unknown as SqsBatchResponse;
     });
 }
+
+type IngestHandler = ReturnType<typeof createIngestHandler>;
+let wired: Promise<IngestHandler> | undefined;
+
+/**
+ * The Lambda entry point (Node 22, bundled by esbuild into one file). Nothing is read or
+ * connected at import: the first invocation loads the configuration from the environment
+ * (MAILROOM_BACKEND=aws, table, bucket, queues, bus) and the adapters, lazily imported, and
+ * later invocations of the same instance reuse them. A wiring failure is not cached, so the
+ * next invocation tries again.
+ */
+export async function handler(event: SqsEvent, context: object): Promise<SqsBatchResponse> {
+  wired ??= wire().catch((err: unknown) => {
+    wired = undefined;
+    throw err;
+  });
+  return (await wired)(event, context as never);
+}
+
+async function wire(): Promise<IngestHandler> {
+  const [{ loadConfig, ConfigError }, { openBackend }, { createLogger }] = await Promise.all([
+    import('../lib/config.js'),
+    import('../lib/app/backend.js'),
+    import('../lib/log.js'),
+  ]);
+  const config = loadConfig({}, process.env);
+  if (config.backend !== 'aws') {
+    throw new ConfigError(
+      'the ingest Lambda runs on the aws backend: set MAILROOM_BACKEND=aws and its names',
+    );
+  }
+  const logger = createLogger({ level: config.logLevel, pretty: false });
+  const backend = await openBackend(config);
+  return createIngestHandler({ ...backend, logger: logger.child({ component: 'ingest' }) });
+}

@@ -65,6 +65,8 @@ export const configSchema = z.object({
   deadLetterQueueUrl: z.string().url().optional(),
   /** aws backend: EventBridge bus for mailroom.message.received; unset: no events. */
   eventBus: z.string().min(1).optional(),
+  /** Envelope sender for forwards of bounces (null reverse path); default mailer-daemon@<hostname>. */
+  bounceAddress: z.string().email().optional(),
   /** aws backend: SES configuration set for forwards and outbound mail. */
   sesConfigurationSet: z.string().min(1).optional(),
   /** Endpoint overrides (emulators, VPC endpoints). */
@@ -130,6 +132,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   deadLetterQueueUrl: 'MAILROOM_DLQ_URL',
   eventBus: 'MAILROOM_EVENT_BUS',
   sesConfigurationSet: 'MAILROOM_SES_CONFIGURATION_SET',
+  bounceAddress: 'MAILROOM_BOUNCE_ADDRESS',
   dynamodbEndpoint: 'MAILROOM_DYNAMODB_ENDPOINT',
   s3Endpoint: 'MAILROOM_S3_ENDPOINT',
   sqsEndpoint: 'MAILROOM_SQS_ENDPOINT',

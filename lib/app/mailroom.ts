@@ -9,6 +9,7 @@ import type { Outbound } from '../outbound/types.js';
 import type { BlobStore } from '../blob/types.js';
 import type { JobQueue } from '../queue/types.js';
 import type { Store } from '../store/types.js';
+import type { Events } from '../events/types.js';
 import { FsBlobStore } from '../blob/fs/fs-blob-store.js';
 import { SqliteJobQueue } from '../queue/sqlite/sqlite-job-queue.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -38,6 +39,10 @@ export interface Backend {
   queue: JobQueue<IngestJob>;
   store: Store;
   outbound: Outbound;
+  /** Where mailroom.message.received events go (EventBridge on aws); unset: none. */
+  events?: Events;
+  /** The S3 bucket of the BlobStore, named in events; unset on the local backend. */
+  rawBucket?: string;
   close(): Promise<void>;
 }
 

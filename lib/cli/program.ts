@@ -5,7 +5,10 @@ import { StoreError } from '../store/errors.js';
 import { createOutput, type Output } from './output.js';
 import { EXIT_USAGE, UsageError } from './errors.js';
 import { runDev } from './dev.js';
-import { openEmbedded, type Backend } from '../app/mailroom.js';
+import { runContainer } from './containers.js';
+import { runIngestWorker } from './ingest-worker.js';
+import type { Backend } from '../app/mailroom.js';
+import { openBackend } from '../app/backend.js';
 import { dnsRecords } from '../app/bootstrap.js';
 import { generatePassword, hashPassword } from '../auth/password.js';
 import { normalizeAddress, splitAddress } from '../routing/address.js';
@@ -70,7 +73,7 @@ export function buildProgram(): Command {
   function withData<A extends unknown[]>(action: (data: Backend, out: Output, ...args: A) => Promise<void>) {
     return async (...args: A) => {
       const config = loadConfig({ dataDir: globals().dataDir });
-      const data = openEmbedded(config);
+      const data = await openBackend(config);
       try {
         await action(data, output(), ...args);
       } finally {
@@ -145,6 +148,36 @@ export function buildProgram(): Command {
         logLevel: opts.logLevel,
       });
       await runDev(config, Boolean(globals().json));
+    });
+
+  for (const role of ['smtp', 'access'] as const) {
+    program
+      .command(role)
+      .description(
+        role === 'smtp'
+          ? 'the ingress container: SMTP (MX) and submission, with a health check (backend from MAILROOM_BACKEND)'
+          : 'the access container: IMAP and POP3, with a health check (backend from MAILROOM_BACKEND)',
+      )
+      .option('--host <host>', 'address to listen on (env MAILROOM_HOST)')
+      .option(
+        '--health-port <port>',
+        `health check port (env MAILROOM_HEALTH_PORT, default ${DEFAULTS.healthPort})`,
+      )
+      .action(async (opts: Record<string, string | undefined>) => {
+        const config = loadConfig({
+          dataDir: globals().dataDir,
+          host: opts.host,
+          healthPort: opts.healthPort,
+        });
+        await runContainer(role, config, Boolean(globals().json));
+      });
+  }
+
+  program
+    .command('ingest')
+    .description('the ingest poller: runs the Lambda handler on queued jobs where there is no Lambda')
+    .action(async () => {
+      await runIngestWorker(loadConfig({ dataDir: globals().dataDir }), Boolean(globals().json));
     });
 
   const domain = program.command('domain').description('domains Mailroom receives mail for');

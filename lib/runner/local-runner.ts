@@ -10,6 +10,8 @@ export interface LocalRunnerOptions {
   visibilityTimeoutSeconds?: number;
   /** How long to sleep when the queue is empty and nothing woke the runner. */
   idlePollMs?: number;
+  /** Long polling: seconds a receive waits for a message (SQS; the embedded queue answers at once). */
+  waitSeconds?: number;
   /** Retry delay after a failure: base × 2^(receives-1), capped. */
   retryBaseSeconds?: number;
   retryMaxSeconds?: number;
@@ -37,6 +39,7 @@ export class LocalRunner<T> {
       batchSize: 10,
       visibilityTimeoutSeconds: 120,
       idlePollMs: 250,
+      waitSeconds: 0,
       retryBaseSeconds: 1,
       retryMaxSeconds: 300,
       ...options,
@@ -76,6 +79,7 @@ export class LocalRunner<T> {
     const messages = await this.queue.receive({
       maxMessages: this.options.batchSize,
       visibilityTimeoutSeconds: this.options.visibilityTimeoutSeconds,
+      ...(this.options.waitSeconds > 0 ? { waitSeconds: this.options.waitSeconds } : {}),
     });
     if (messages.length === 0) return 0;
     const event = toSqsEvent(messages);

@@ -20,20 +20,55 @@ export interface DevProcess {
   exited: Promise<number | string>;
 }
 
+/** A `mailroom` command running as its own process, after its `{"ready": ...}` line. */
+export interface CliProcess {
+  child: ChildProcess;
+  ready: Record<string, string | number | boolean | undefined>;
+  /** Resolves with the exit code (or signal) when the process ends. */
+  exited: Promise<number | string>;
+}
+
+/** Starts `mailroom --json <args>` as its own process and waits for its ready line. */
+export async function startCliProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliProcess> {
+  const child = spawn(process.execPath, [...TSX, CLI, '--json', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<CliProcess['ready']>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not get ready: ${stderr}`)), 30_000);
+    lines.on('line', (line) => {
+      try {
+        const parsed = JSON.parse(line) as { ready?: CliProcess['ready'] };
+        if (parsed.ready) {
+          clearTimeout(timer);
+          resolve(parsed.ready);
+        }
+      } catch {
+        // a log line
+      }
+    });
+    void exited.then((code) => reject(new Error(`${args[0]} exited (${code}) before ready: ${stderr}`)));
+  });
+  return { child, ready, exited };
+}
+
 /** Starts `mailroom dev --json` on ports 0 as its own process and waits for its ready line. */
 export async function startDevProcess(
   dataDir: string,
   env: NodeJS.ProcessEnv = {},
   extraArgs: string[] = [],
 ): Promise<DevProcess> {
-  const child = spawn(
-    process.execPath,
+  const { child, ready, exited } = await startCliProcess(
     [
-      ...TSX,
-      CLI,
       '--data-dir',
       dataDir,
-      '--json',
       'dev',
       '--smtp-port',
       '0',
@@ -51,38 +86,17 @@ export async function startDevProcess(
       'warn',
       ...extraArgs,
     ],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    env,
   );
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-  );
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const lines = createInterface({ input: child.stdout! });
-  const ready = await new Promise<Record<string, string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`dev did not get ready: ${stderr}`)), 30_000);
-    lines.on('line', (line) => {
-      try {
-        const parsed = JSON.parse(line) as { ready?: Record<string, string> };
-        if (parsed.ready) {
-          clearTimeout(timer);
-          resolve(parsed.ready);
-        }
-      } catch {
-        // a log line
-      }
-    });
-    void exited.then((code) => reject(new Error(`dev exited (${code}) before ready: ${stderr}`)));
-  });
-  const port = (hostPort: string) => Number(hostPort.split(':').pop());
+  const port = (hostPort: unknown) => Number(String(hostPort).split(':').pop());
   return {
     child,
-    smtpPort: port(ready.smtp!),
-    submissionPort: port(ready.submission!),
-    imapPort: port(ready.imap!),
-    pop3Port: port(ready.pop3!),
-    account: ready.account,
-    password: ready.password,
+    smtpPort: port(ready.smtp),
+    submissionPort: port(ready.submission),
+    imapPort: port(ready.imap),
+    pop3Port: port(ready.pop3),
+    account: ready.account as string | undefined,
+    password: ready.password as string | undefined,
     exited,
   };
 }

@@ -4,14 +4,11 @@ import {
   AlreadyExistsError,
   ConflictError,
   DomainNotEmptyError,
-  InvalidArgumentError,
   InvalidNameError,
-  LimitError,
   NotFoundError,
   StoreError,
 } from '../errors.js';
 import {
-  MAX_BATCH,
   type Account,
   type Alias,
   type AppendResult,
@@ -46,28 +43,29 @@ import {
   normalizeTargets,
   sameFlags,
   tryNormalizeAddress,
+  tryNormalizeDomain,
   tryNormalizeMailboxName,
-} from './names.js';
+} from '../names.js';
+import {
+  DEFAULT_MAILBOXES,
+  applyFlags,
+  checkCount,
+  checkFlagOperation,
+  checkIdempotencyKey,
+  checkLease,
+  checkListOptions,
+  checkNewMessage,
+  checkPasswordHash,
+  checkUid,
+  checkUids,
+  nextUidValidity,
+} from '../checks.js';
 import { migrate } from './schema.js';
 
 export interface SqliteStoreOptions {
   /** Clock in ms since the epoch; createdAt, change times and UIDVALIDITY come from it. */
   now?: () => number;
 }
-
-/** The mailboxes every new account gets (RFC 6154 special uses), all subscribed. */
-const DEFAULT_MAILBOXES: readonly { name: string; specialUse: SpecialUse | null }[] = [
-  { name: INBOX, specialUse: null },
-  { name: 'Sent', specialUse: '\\Sent' },
-  { name: 'Drafts', specialUse: '\\Drafts' },
-  { name: 'Trash', specialUse: '\\Trash' },
-  { name: 'Junk', specialUse: '\\Junk' },
-  { name: 'Archive', specialUse: '\\Archive' },
-];
-
-/** UIDVALIDITY is an nz-number, a 32-bit unsigned integer (RFC 3501 §9). */
-const MAX_UID_VALIDITY = 0xffff_ffff;
-const MAX_IDEMPOTENCY_KEY = 512;
 
 interface MailboxRow {
   id: string;
@@ -511,14 +509,7 @@ export class SqliteStore implements Store {
     checkNewMessage(message);
     const flags = normalizeFlags(message.flags ?? []);
     const key = options.idempotencyKey;
-    if (
-      key !== undefined &&
-      (typeof key !== 'string' || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY)
-    ) {
-      throw new InvalidArgumentError(
-        `idempotency key must be a string of 1-${MAX_IDEMPOTENCY_KEY} characters`,
-      );
-    }
+    checkIdempotencyKey(key);
     return this.#write(() => {
       if (key !== undefined) {
         const earlier = this.#get<{ mailbox_id: string; uid: number; modseq: number }>(
@@ -596,12 +587,9 @@ export class SqliteStore implements Store {
   ): Promise<MessageMeta[]> {
     const { address: owner } = normalizeAddress(account);
     const name = normalizeMailboxName(mailbox);
-    const fromUid = options.fromUid ?? 1;
-    const toUid = options.toUid ?? Number.MAX_SAFE_INTEGER;
-    const limit = options.limit ?? -1; // SQLite: a negative LIMIT is no limit
-    checkCount(fromUid, 'fromUid');
-    checkCount(toUid, 'toUid');
-    checkCount(limit === -1 ? 0 : limit, 'limit');
+    const range = checkListOptions(options);
+    const { fromUid, toUid } = range;
+    const limit = range.limit ?? -1; // SQLite: a negative LIMIT is no limit
     return this.#read(() => {
       const box = this.#requireMailbox(owner, name);
       return this.#all<MessageMetaRow>(
@@ -621,12 +609,9 @@ export class SqliteStore implements Store {
   ): Promise<MessageState[]> {
     const { address: owner } = normalizeAddress(account);
     const name = normalizeMailboxName(mailbox);
-    const fromUid = options.fromUid ?? 1;
-    const toUid = options.toUid ?? Number.MAX_SAFE_INTEGER;
-    const limit = options.limit ?? -1;
-    checkCount(fromUid, 'fromUid');
-    checkCount(toUid, 'toUid');
-    checkCount(limit === -1 ? 0 : limit, 'limit');
+    const range = checkListOptions(options);
+    const { fromUid, toUid } = range;
+    const limit = range.limit ?? -1;
     return this.#read(() => {
       const box = this.#requireMailbox(owner, name);
       const rows = this.#all<{ uid: number; modseq: number; flags: string; size: number }>(
@@ -712,9 +697,7 @@ export class SqliteStore implements Store {
     const name = normalizeMailboxName(mailbox);
     const wanted = checkUids(uids);
     const given = normalizeFlags(flags);
-    if (operation !== 'add' && operation !== 'remove' && operation !== 'replace') {
-      throw new InvalidArgumentError(`unknown flag operation ${JSON.stringify(operation)}`);
-    }
+    checkFlagOperation(operation);
     const { unchangedSince } = options;
     if (unchangedSince !== undefined) checkCount(unchangedSince, 'unchangedSince');
     return this.#write(() => {
@@ -946,16 +929,11 @@ export class SqliteStore implements Store {
     return row;
   }
 
-  /**
-   * RFC 3501 §2.3.1.1: a mailbox re-created under an old name must get a greater
-   * UIDVALIDITY. Seconds since the epoch, bumped past the last value this account was
-   * given, so values are unique and increasing per account even within one second.
-   */
+  /** The next UIDVALIDITY of this account (see nextUidValidity), recorded so it is never given twice. */
   #nextUidValidity(account: string): number {
     const last =
       this.#get<{ last: number }>('SELECT last FROM uid_validity WHERE account = ?', account)?.last ?? 0;
-    const value = Math.max(Math.floor(this.#now() / 1000), last + 1);
-    if (value > MAX_UID_VALIDITY) throw new StoreError(`UIDVALIDITY for ${account} would exceed 32 bits`);
+    const value = nextUidValidity(account, this.#now(), last);
     this.#run(
       'INSERT INTO uid_validity (account, last) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET last = excluded.last',
       account,
@@ -1038,84 +1016,6 @@ function toMessageMeta(row: MessageMetaRow): MessageMeta {
     structure: JSON.parse(row.structure) as MessageMeta['structure'],
     summary: JSON.parse(row.summary) as MessageMeta['summary'],
   };
-}
-
-function applyFlags(current: string[], operation: FlagOperation, given: string[]): string[] {
-  switch (operation) {
-    case 'add':
-      return normalizeFlags([...current, ...given]);
-    case 'remove': {
-      const removed = new Set(given.map((flag) => flag.toLowerCase()));
-      return current.filter((flag) => !removed.has(flag.toLowerCase()));
-    }
-    case 'replace':
-      return given;
-  }
-}
-
-function tryNormalizeDomain(name: string): string | undefined {
-  try {
-    return normalizeDomain(name);
-  } catch {
-    return undefined;
-  }
-}
-
-function checkPasswordHash(hash: string): void {
-  // The hash itself never goes into a message.
-  if (typeof hash !== 'string' || hash.length === 0)
-    throw new InvalidArgumentError('password hash must be a non-empty string');
-}
-
-function checkCount(value: number, what: string): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidArgumentError(`${what} must be a non-negative integer, got ${String(value)}`);
-  }
-}
-
-function checkLease(name: string, owner: string): void {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 512)
-    throw new InvalidArgumentError('a lease name is 1 to 512 characters');
-  if (typeof owner !== 'string' || owner.length === 0 || owner.length > 512)
-    throw new InvalidArgumentError('a lease owner is 1 to 512 characters');
-}
-
-function checkUid(uid: number): void {
-  if (!Number.isSafeInteger(uid) || uid < 1) throw new InvalidArgumentError(`invalid UID ${String(uid)}`);
-}
-
-/** Distinct UIDs, at most MAX_BATCH of them (one call is one transaction). */
-function checkUids(uids: number[]): number[] {
-  if (!Array.isArray(uids)) throw new InvalidArgumentError('uids must be an array');
-  uids.forEach(checkUid);
-  const distinct = [...new Set(uids)];
-  if (distinct.length > MAX_BATCH) {
-    throw new LimitError(`${distinct.length} UIDs in one call; at most ${MAX_BATCH} are allowed`);
-  }
-  return distinct;
-}
-
-function checkNewMessage(message: NewMessage): void {
-  if (typeof message !== 'object' || message === null)
-    throw new InvalidArgumentError('message must be an object');
-  if (typeof message.blobKey !== 'string' || message.blobKey.length === 0) {
-    throw new InvalidArgumentError('message blobKey must be a non-empty string');
-  }
-  checkCount(message.size, 'message size');
-  if (!Number.isSafeInteger(message.internalDate)) {
-    throw new InvalidArgumentError(
-      `message internalDate must be an integer (ms), got ${String(message.internalDate)}`,
-    );
-  }
-  if (typeof message.headerText !== 'string' || typeof message.bodyText !== 'string') {
-    throw new InvalidArgumentError('message headerText and bodyText must be strings');
-  }
-  if (typeof message.structure !== 'object' || message.structure === null) {
-    throw new InvalidArgumentError('message structure must be an object');
-  }
-  if (typeof message.summary !== 'object' || message.summary === null) {
-    throw new InvalidArgumentError('message summary must be an object');
-  }
 }
 
 /** SQLite's errors become the store's own (the Powertools idempotency pattern). */

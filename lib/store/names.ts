@@ -1,10 +1,10 @@
 /*
  * Validation and normalization of what callers hand the store: domain names, addresses,
- * route matches, mailbox names, flags and route actions. Nothing here touches SQLite; a
- * second adapter (DynamoDB) should share it, so it can move up to lib/store/ unchanged.
+ * route matches, mailbox names, flags and route actions. Shared by every adapter (SQLite,
+ * DynamoDB), so both accept and refuse exactly the same input.
  */
-import { InvalidArgumentError, InvalidNameError } from '../errors.js';
-import type { RouteAction, SpecialUse } from '../types.js';
+import { InvalidArgumentError, InvalidNameError } from './errors.js';
+import type { RouteAction, SpecialUse } from './types.js';
 
 /** RFC 5321 §4.5.3.1.1 and §4.5.3.1.2. */
 const MAX_LOCAL_PART = 64;
@@ -139,6 +139,15 @@ export function normalizeMailboxName(name: string): string {
 export function tryNormalizeMailboxName(name: string): string | undefined {
   try {
     return normalizeMailboxName(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Like normalizeDomain, but returns undefined for a domain that cannot exist. */
+export function tryNormalizeDomain(name: string): string | undefined {
+  try {
+    return normalizeDomain(name);
   } catch {
     return undefined;
   }

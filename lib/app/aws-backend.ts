@@ -1,0 +1,71 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Config } from '../config.js';
+import type { IngestJob } from '../ingest/types.js';
+import { S3BlobStore } from '../blob/s3/s3-blob-store.js';
+import { SqsJobQueue } from '../queue/sqs/sqs-job-queue.js';
+import { DynamoDbFailureLog } from '../queue/sqs/dynamodb-failure-log.js';
+import { DynamoDbStore } from '../store/dynamodb/dynamodb-store.js';
+import { SesOutbound } from '../outbound/ses-outbound.js';
+import { EventBridgeEvents } from '../events/eventbridge.js';
+import type { Backend } from './mailroom.js';
+
+/**
+ * The aws backend: S3 for raw messages, SQS for ingest jobs, one DynamoDB table for the
+ * directory, the mailboxes and the failure log, SES for outbound mail, EventBridge for
+ * events. Names and endpoint overrides come from the configuration (lib/config.ts);
+ * credentials from the SDK's usual chain (the task or function role in the cloud).
+ */
+export function openAws(config: Config): Backend {
+  const region = config.awsRegion ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const client = (endpoint: string | undefined, extra: object = {}) => ({
+    region,
+    ...(endpoint ? { endpoint } : {}),
+    ...extra,
+  });
+  const s3 = new S3Client(client(config.s3Endpoint, { forcePathStyle: config.s3Endpoint !== undefined }));
+  const sqs = new SQSClient(client(config.sqsEndpoint));
+  const dynamodb = new DynamoDBClient(client(config.dynamodbEndpoint));
+  const table = config.table!;
+  const blobs = new S3BlobStore({
+    client: s3,
+    bucket: config.bucket!,
+    ...(config.bucketPrefix ? { prefix: config.bucketPrefix } : {}),
+  });
+  const queue = new SqsJobQueue<IngestJob>({
+    client: sqs,
+    queueUrl: config.queueUrl!,
+    deadLetterQueueUrl: config.deadLetterQueueUrl!,
+    maxReceiveCount: config.maxReceiveCount,
+    failureLog: new DynamoDbFailureLog(dynamodb, table),
+  });
+  const store = new DynamoDbStore({ client: dynamodb, tableName: table });
+  const outbound = new SesOutbound({
+    clientConfig: client(config.sesEndpoint),
+    bounceAddress: config.bounceAddress ?? `mailer-daemon@${config.hostname}`,
+    ...(config.sesConfigurationSet ? { configurationSetName: config.sesConfigurationSet } : {}),
+  });
+  const events = config.eventBus
+    ? new EventBridgeEvents({
+        clientConfig: client(config.eventbridgeEndpoint),
+        eventBusName: config.eventBus,
+      })
+    : undefined;
+  return {
+    kind: 'aws',
+    blobs,
+    queue,
+    store,
+    outbound,
+    ...(events ? { events } : {}),
+    rawBucket: config.bucket!,
+    async close() {
+      await outbound.close?.();
+      await store.close();
+      s3.destroy();
+      sqs.destroy();
+      dynamodb.destroy();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import { promisify } from 'node:util';
+import { deflateRaw, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
+import type { MessageMeta, MessageRecord } from '../types.js';
+
+/*
+ * The immutable part of a message, as stored: its metadata (blob key, internal date,
+ * structure, summary) and its search text (headerText, bodyText), each as deflated JSON cut
+ * into parts that fit a DynamoDB item (400 KB). Deflate because the JSON of a structure and
+ * plain text shrink 3-10 times, and every KB written costs a write unit. Almost every
+ * message has one part of each; only hostile structures or megabytes of text need more.
+ */
+
+/** Bytes of payload per item: under the 400 KB item limit with room for keys and names. */
+export const MAX_PART_BYTES = 350 * 1024;
+
+export type MetaFields = Pick<MessageMeta, 'blobKey' | 'internalDate' | 'structure' | 'summary'>;
+export type TextFields = Pick<MessageRecord, 'headerText' | 'bodyText'>;
+
+export interface EncodedContent {
+  meta: Buffer[];
+  text: Buffer[];
+  /** Payload bytes of all parts. */
+  bytes: number;
+}
+
+const deflateAsync = promisify(deflateRaw);
+const inflateAsync = promisify(inflateRaw);
+
+function split(data: Buffer): Buffer[] {
+  const parts: Buffer[] = [];
+  for (let at = 0; at < data.length || parts.length === 0; at += MAX_PART_BYTES) {
+    parts.push(data.subarray(at, at + MAX_PART_BYTES));
+  }
+  return parts;
+}
+
+function join(parts: readonly Uint8Array[]): Buffer {
+  return parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
+}
+
+export async function encodeContent(message: MetaFields & TextFields): Promise<EncodedContent> {
+  const meta: MetaFields = {
+    blobKey: message.blobKey,
+    internalDate: message.internalDate,
+    structure: message.structure,
+    summary: message.summary,
+  };
+  const metaBytes = deflateRawSync(JSON.stringify(meta));
+  // The text may be a megabyte or more: deflate it off the event loop.
+  const textBytes = await deflateAsync(JSON.stringify([message.headerText, message.bodyText]));
+  return { meta: split(metaBytes), text: split(textBytes), bytes: metaBytes.length + textBytes.length };
+}
+
+export function decodeMeta(parts: readonly Uint8Array[]): MetaFields {
+  return JSON.parse(inflateRawSync(join(parts)).toString('utf8')) as MetaFields;
+}
+
+export async function decodeText(parts: readonly Uint8Array[]): Promise<TextFields> {
+  const [headerText, bodyText] = JSON.parse((await inflateAsync(join(parts))).toString('utf8')) as [
+    string,
+    string,
+  ];
+  return { headerText, bodyText };
+}

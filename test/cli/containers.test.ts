@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { startCliProcess, runCli } from '../helpers/dev-process.js';
+import { tempDir } from '../helpers/mailroom.js';
+
+/*
+ * The container entry points on the local backend: `mailroom smtp` and `mailroom access`
+ * serve their protocols and a health check, and drain on SIGTERM as Fargate stops a task.
+ */
+
+const PORTS_0 = {
+  MAILROOM_SMTP_PORT: '0',
+  MAILROOM_SUBMISSION_PORT: '0',
+  MAILROOM_IMAP_PORT: '0',
+  MAILROOM_IMAP_TLS_PORT: '0',
+  MAILROOM_POP3_PORT: '0',
+  MAILROOM_POP3_TLS_PORT: '0',
+  MAILROOM_HEALTH_PORT: '0',
+  MAILROOM_LOG_LEVEL: 'warn',
+};
+
+async function health(port: number): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`http://127.0.0.1:${port}/health`);
+  return { status: response.status, body: await response.json() };
+}
+
+/** The server's first line on a fresh connection. */
+function greeting(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('data', (d: Buffer) => {
+      resolve(d.toString().split('\r\n')[0]!);
+      socket.destroy();
+    });
+    socket.once('error', reject);
+  });
+}
+
+describe('container entry points', () => {
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await tempDir();
+    expect((await runCli(['--data-dir', dataDir, 'domain', 'add', 'example.test'])).code).toBe(0);
+  });
+
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('mailroom access serves IMAP and POP3 and a health check, and drains on SIGTERM', async () => {
+    const access = await startCliProcess(['--data-dir', dataDir, 'access'], {
+      ...PORTS_0,
+      MAILROOM_DRAIN_SECONDS: '1',
+    });
+    const { ready } = access;
+    expect(ready).toMatchObject({ role: 'access', backend: 'local' });
+    expect(await greeting(Number(ready.imap))).toMatch(/^\* OK .*IMAP/);
+    expect(await greeting(Number(ready.pop3))).toMatch(/^\+OK .*POP3/);
+    expect(await health(Number(ready.health))).toEqual({ status: 200, body: { status: 'ok' } });
+    expect((await fetch(`http://127.0.0.1:${String(ready.health)}/other`)).status).toBe(404);
+
+    access.child.kill('SIGTERM');
+    // Draining: the balancer is told at once, the listeners still answer until the drain ends.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await health(Number(ready.health))).toEqual({ status: 503, body: { status: 'draining' } });
+    expect(await greeting(Number(ready.pop3))).toMatch(/^\+OK/);
+    expect(await access.exited).toBe(0);
+  });
+
+  it('mailroom smtp serves MX and submission only', async () => {
+    const smtp = await startCliProcess(['--data-dir', dataDir, 'smtp'], PORTS_0);
+    expect(smtp.ready).toMatchObject({ role: 'smtp', backend: 'local' });
+    expect(smtp.ready.imap).toBeUndefined();
+    expect(await greeting(Number(smtp.ready.smtp))).toMatch(/^220 /);
+    expect(await greeting(Number(smtp.ready.submission))).toMatch(/^220 /);
+    expect((await health(Number(smtp.ready.health))).status).toBe(200);
+    smtp.child.kill('SIGTERM');
+    expect(await smtp.exited).toBe(0);
+  });
+
+  it('refuses to start the aws backend without its names, with exit code 2', async () => {
+    const result = await runCli(['--data-dir', dataDir, 'access'], {
+      env: { ...PORTS_0, MAILROOM_BACKEND: 'aws' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/the aws backend needs table \(MAILROOM_TABLE\)/);
+  });
+});
