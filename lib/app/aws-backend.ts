@@ -1,6 +1,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Config } from '../config.js';
 import type { IngestJob } from '../ingest/types.js';
 import { S3BlobStore } from '../blob/s3/s3-blob-store.js';
@@ -11,13 +13,21 @@ import { SesOutbound } from '../outbound/ses-outbound.js';
 import { EventBridgeEvents } from '../events/eventbridge.js';
 import type { Backend } from './mailroom.js';
 
+/** Every AWS SDK client the aws backend makes. */
+export type AwsClient = S3Client | SQSClient | DynamoDBClient | SESv2Client | EventBridgeClient;
+
+export interface OpenAwsOptions {
+  /** Called with each client before its first request: where middleware goes (bench/cost.ts counts requests). */
+  onClient?: (client: AwsClient) => void;
+}
+
 /**
  * The aws backend: S3 for raw messages, SQS for ingest jobs, one DynamoDB table for the
  * directory, the mailboxes and the failure log, SES for outbound mail, EventBridge for
  * events. Names and endpoint overrides come from the configuration (lib/config.ts);
  * credentials from the SDK's usual chain (the task or function role in the cloud).
  */
-export function openAws(config: Config): Backend {
+export function openAws(config: Config, options: OpenAwsOptions = {}): Backend {
   const region = config.awsRegion ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const client = (endpoint: string | undefined, extra: object = {}) => ({
     region,
@@ -27,6 +37,9 @@ export function openAws(config: Config): Backend {
   const s3 = new S3Client(client(config.s3Endpoint, { forcePathStyle: config.s3Endpoint !== undefined }));
   const sqs = new SQSClient(client(config.sqsEndpoint));
   const dynamodb = new DynamoDBClient(client(config.dynamodbEndpoint));
+  const ses = new SESv2Client(client(config.sesEndpoint));
+  const eventbridge = config.eventBus ? new EventBridgeClient(client(config.eventbridgeEndpoint)) : undefined;
+  for (const made of [s3, sqs, dynamodb, ses, eventbridge]) if (made) options.onClient?.(made);
   const table = config.table!;
   const blobs = new S3BlobStore({
     client: s3,
@@ -42,15 +55,12 @@ export function openAws(config: Config): Backend {
   });
   const store = new DynamoDbStore({ client: dynamodb, tableName: table });
   const outbound = new SesOutbound({
-    clientConfig: client(config.sesEndpoint),
+    client: ses,
     bounceAddress: config.bounceAddress ?? `mailer-daemon@${config.hostname}`,
     ...(config.sesConfigurationSet ? { configurationSetName: config.sesConfigurationSet } : {}),
   });
-  const events = config.eventBus
-    ? new EventBridgeEvents({
-        clientConfig: client(config.eventbridgeEndpoint),
-        eventBusName: config.eventBus,
-      })
+  const events = eventbridge
+    ? new EventBridgeEvents({ client: eventbridge, eventBusName: config.eventBus })
     : undefined;
   return {
     kind: 'aws',
@@ -66,6 +76,8 @@ export function openAws(config: Config): Backend {
       s3.destroy();
       sqs.destroy();
       dynamodb.destroy();
+      ses.destroy();
+      eventbridge?.destroy();
     },
   };
 }

@@ -46,6 +46,9 @@ export interface Backend {
   close(): Promise<void>;
 }
 
+/** How often the access servers look for changes of a watched mailbox on the aws backend. */
+const AWS_NOTIFY_INTERVAL_MS = 1000;
+
 /** The embedded adapters over one data directory: what `mailroom dev` and the CLI share. */
 export function openEmbedded(config: Pick<Config, 'dataDir' | 'maxReceiveCount' | 'smarthost'>): Backend {
   mkdirSync(config.dataDir, { recursive: true });
@@ -198,7 +201,14 @@ export async function startAccess(
   logger: Logger,
   tls: TlsFiles | undefined,
 ): Promise<RunningAccess> {
-  const imapDeps = createImapDeps(backend.store, backend.blobs, logger.child({ component: 'imap' }));
+  // On DynamoDB every poll of a watched mailbox is a strongly consistent read (1 RCU): poll
+  // once a second there (docs/dynamodb.md), four times a second on SQLite.
+  const imapDeps = createImapDeps(
+    backend.store,
+    backend.blobs,
+    logger.child({ component: 'imap' }),
+    backend.kind === 'aws' ? AWS_NOTIFY_INTERVAL_MS : undefined,
+  );
   const options = { hostname: config.hostname, tls, allowInsecureAuth: config.allowInsecureAuth };
   const imapServers: ImapServer[] = [createImapServer(imapDeps, options)];
   if (tls) imapServers.push(createImapServer(imapDeps, { ...options, secure: true }));

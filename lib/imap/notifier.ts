@@ -15,6 +15,9 @@ interface Watch {
  * session) of its HIGHESTMODSEQ, so 10,000 idle clients on one mailbox cost one query per
  * interval; `touch` wakes the watchers of a mailbox at once for changes made in-process.
  */
+/** Mailbox reads a poll keeps in flight at once. */
+const POLL_CONCURRENCY = 16;
+
 export class MailboxNotifier {
   private readonly watches = new Map<string, Watch>();
   private timer: NodeJS.Timeout | undefined;
@@ -71,12 +74,20 @@ export class MailboxNotifier {
     if (this.polling) return;
     this.polling = true;
     try {
-      for (const watch of [...this.watches.values()]) {
-        const box = await this.store.getMailbox(watch.account, watch.mailbox).catch(() => undefined);
-        if (!box || box.highestModseq <= watch.highestModseq) continue;
-        watch.highestModseq = box.highestModseq;
-        for (const listener of [...watch.listeners.values()]) listener();
-      }
+      // A few reads in flight at once: on DynamoDB a read takes milliseconds, and one at a
+      // time would let a process watch only a few dozen mailboxes per interval.
+      const watches = [...this.watches.values()];
+      let next = 0;
+      const worker = async () => {
+        while (next < watches.length) {
+          const watch = watches[next++]!;
+          const box = await this.store.getMailbox(watch.account, watch.mailbox).catch(() => undefined);
+          if (!box || box.highestModseq <= watch.highestModseq) continue;
+          watch.highestModseq = box.highestModseq;
+          for (const listener of [...watch.listeners.values()]) listener();
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(POLL_CONCURRENCY, watches.length) }, worker));
     } finally {
       this.polling = false;
     }

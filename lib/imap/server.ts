@@ -27,12 +27,18 @@ export interface ImapServer {
 }
 
 /** Shared by every IMAP listener of a process: one notifier, one command registry. */
-export function createImapDeps(store: Store, blobs: BlobStore, logger: Logger): ImapDeps {
+export function createImapDeps(
+  store: Store,
+  blobs: BlobStore,
+  logger: Logger,
+  /** How often the notifier reads HIGHESTMODSEQ of each watched mailbox (one read per mailbox, not per session). */
+  notifyIntervalMs?: number,
+): ImapDeps {
   return {
     store,
     blobs,
     logger,
-    notifier: new MailboxNotifier(store),
+    notifier: new MailboxNotifier(store, notifyIntervalMs),
     metaCache: new MessageMetaCache(store),
     commands: commandRegistry(),
     authenticate: createAuthenticator(store),

@@ -1,11 +1,13 @@
 import {
   DescribeTimeToLiveCommand,
   DynamoDBClient,
+  DynamoDBServiceException,
   QueryCommand,
   type ConsumedCapacity,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbStore, StoreError, TTL_ATTRIBUTE, createTable, deleteTable } from '../../lib/store/index.js';
+import { translate } from '../../lib/store/dynamodb/table.js';
 import { MAX_BATCH } from '../../lib/store/types.js';
 import { runStoreContract } from '../contract/store.contract.js';
 import { clientConfig, uniqueName } from '../helpers/aws.js';
@@ -400,5 +402,28 @@ describe('DynamoDbStore on DynamoDB Local', () => {
     const err = await lost.getDomain('example.test').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
     expect((err as StoreError).message).toMatch(/^the DynamoDB table "missing-.*" does not exist$/);
+  });
+});
+
+describe('DynamoDB errors', () => {
+  function dynamoError(name: string, message: string) {
+    return new DynamoDBServiceException({ name, message, $fault: 'client', $metadata: {} });
+  }
+
+  it.each([
+    ['ValidationException', 'Item size has exceeded the maximum allowed size', 'LIMIT'],
+    ['ValidationException', 'One or more parameter values were invalid: secret detail', 'STORE_ERROR'],
+    ['ProvisionedThroughputExceededException', 'The level of configured provisioned throughput', 'CONFLICT'],
+    ['ThrottlingException', 'Rate of requests exceeds the allowed throughput', 'CONFLICT'],
+    ['InternalServerError', 'Internal server error (backend detail)', 'STORE_ERROR'],
+  ])('turns %s (%s) into a store error without its text', (name, message, code) => {
+    // Act
+    const err = translate(dynamoError(name, message), 'mailroom') as StoreError;
+
+    // Assess
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err.code).toBe(code);
+    expect(err.message).not.toContain(message);
+    expect(err.cause).toBeInstanceOf(DynamoDBServiceException);
   });
 });

@@ -300,10 +300,9 @@ export class DynamoDbStore implements Store {
   constructor(options: DynamoDbStoreOptions) {
     this.#ownsClient = options.client === undefined;
     this.#client = options.client ?? new DynamoDBClient(options.clientConfig ?? {});
-    const documents = DynamoDBDocumentClient.from(this.#client, {
-      marshallOptions: { removeUndefinedValues: true },
-    });
-    this.#table = new Table(documents, options.tableName);
+    // No marshalling options: a DocumentClient keeps them on the client's shared config, so
+    // the store must not depend on them (and never writes an undefined attribute).
+    this.#table = new Table(DynamoDBDocumentClient.from(this.#client), options.tableName);
     this.#now = options.now ?? Date.now;
     this.#idempotencyRetentionMs = options.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS;
   }
@@ -975,11 +974,7 @@ export class DynamoDbStore implements Store {
       .filter((state) => parts.has(state.cid))
       .map((state) => ({ state, cid: newId(), flags: JSON.parse(state.flags) as string[] }));
     if (copies.length === 0) return { uidValidity: dst.uidValidity, mapping: [] };
-    const written = copies.map((copy) => ({
-      cid: copy.cid,
-      metaParts: copy.state.metaParts,
-      textParts: copy.state.textParts,
-    }));
+    const written = copies.map((copy) => ({ cid: copy.cid, ...partCounts(copy.state) }));
     try {
       await this.#table.batchWrite(
         copies.flatMap((copy) => {
@@ -1012,8 +1007,7 @@ export class DynamoDbStore implements Store {
               flags: copy.state.flags,
               size: copy.state.size,
               cid: copy.cid,
-              metaParts: copy.state.metaParts,
-              textParts: copy.state.textParts,
+              ...partCounts(copy.state),
             } satisfies StateItem,
             if: { exists: false },
             onFail: RETRY,
@@ -1356,10 +1350,16 @@ function uidValidityUpdate(account: string, counter: UidValidityItem | undefined
   };
 }
 
-function partCounts(content: EncodedContent): { metaParts?: number; textParts?: number } {
+/** The part counts of a state item, set only when more than one (no attribute is ever undefined). */
+function partCounts(parts: EncodedContent | Pick<StateItem, 'metaParts' | 'textParts'>): {
+  metaParts?: number;
+  textParts?: number;
+} {
+  const [meta, text] =
+    'meta' in parts ? [parts.meta.length, parts.text.length] : [parts.metaParts, parts.textParts];
   return {
-    ...(content.meta.length > 1 ? { metaParts: content.meta.length } : {}),
-    ...(content.text.length > 1 ? { textParts: content.text.length } : {}),
+    ...(meta !== undefined && meta > 1 ? { metaParts: meta } : {}),
+    ...(text !== undefined && text > 1 ? { textParts: text } : {}),
   };
 }
 
