@@ -4,8 +4,6 @@ import { startAccess, type Backend, type RunningAccess } from '../../lib/app/mai
 import { createIngestHandler } from '../../functions/ingest.js';
 import { hashPassword } from '../../lib/auth/password.js';
 import { silentLogger } from '../../lib/log.js';
-import type { IngestJob } from '../../lib/ingest/types.js';
-import type { SqsEvent } from '../../lib/queue/sqs-event.js';
 import type { MessageMeta } from '../../lib/store/types.js';
 import { createAwsStack, type AwsStack } from '../helpers/aws-backend.js';
 import {
@@ -19,6 +17,7 @@ import {
   uniqueTag,
 } from '../helpers/imap-fixtures.js';
 import { eventually } from '../helpers/mailroom.js';
+import { ingestJob, sqsEvent } from '../helpers/sqs.js';
 
 /*
  * The IMAP and POP3 servers, unchanged, on the aws backend: DynamoDB for the mailboxes, S3
@@ -44,31 +43,9 @@ describe('IMAP and POP3 on the aws backend (DynamoDB + S3 on emulators)', () => 
     let n = 0;
     deliverByLambda = async (raw) => {
       n += 1;
-      const job: IngestJob = {
-        id: `lambda-${Date.now().toString(36)}-${n}`,
-        blobKey: `raw/test/lambda-${Date.now().toString(36)}-${n}.eml`,
-        mailFrom: 'sender@sender.test',
-        rcptTo: [DEMO],
-        clientAddress: '127.0.0.1',
-        helo: 'client.test',
-        tls: false,
-        receivedAt: new Date().toISOString(),
-      };
+      const job = ingestJob(`lambda-${Date.now().toString(36)}-${n}`, [DEMO]);
       await backend.blobs.put(job.blobKey, raw);
-      const event: SqsEvent = {
-        Records: [
-          {
-            messageId: job.id,
-            receiptHandle: 'r',
-            body: JSON.stringify(job),
-            attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()) },
-            messageAttributes: {},
-            eventSource: 'aws:sqs',
-            eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:ingest',
-            awsRegion: 'us-east-1',
-          },
-        ],
-      };
+      const event = sqsEvent([job]);
       expect(await handler(event, {} as never)).toEqual({ batchItemFailures: [] });
       const all = await backend.store.listMessages(DEMO, 'INBOX');
       return all.find((m) => m.blobKey === job.blobKey)!;

@@ -6,13 +6,13 @@ import { createIngestHandler } from '../../functions/ingest.js';
 import { hashPassword } from '../../lib/auth/password.js';
 import { silentLogger } from '../../lib/log.js';
 import type { IngestJob } from '../../lib/ingest/types.js';
-import type { SqsEvent } from '../../lib/queue/sqs-event.js';
 import type { MessageReceivedEvent } from '../../lib/events/types.js';
 import { createAwsStack, type AwsStack } from '../helpers/aws-backend.js';
 import { startFakeEventBridge } from '../helpers/fake-eventbridge.js';
 import { DEMO, plainMessage, uniqueTag } from '../helpers/imap-fixtures.js';
 import { eventually } from '../helpers/mailroom.js';
 import { emulators } from '../helpers/aws.js';
+import { ingestJob, sqsEvent } from '../helpers/sqs.js';
 
 /*
  * Routing actions on the aws backend, through the Lambda handler: a forward leaves through
@@ -40,31 +40,9 @@ describe('forward and event actions on the aws backend', () => {
     const handler = createIngestHandler({ ...backend, logger: silentLogger });
     ingest = async (raw, rcptTo) => {
       const id = uniqueTag('act');
-      const job: IngestJob = {
-        id,
-        blobKey: `raw/test/${id}.eml`,
-        mailFrom: 'sender@sender.test',
-        rcptTo,
-        clientAddress: '127.0.0.1',
-        helo: 'client.test',
-        tls: false,
-        receivedAt: new Date().toISOString(),
-      };
+      const job = ingestJob(id, rcptTo);
       await backend.blobs.put(job.blobKey, raw);
-      const event: SqsEvent = {
-        Records: [
-          {
-            messageId: id,
-            receiptHandle: 'r',
-            body: JSON.stringify(job),
-            attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()) },
-            messageAttributes: {},
-            eventSource: 'aws:sqs',
-            eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:ingest',
-            awsRegion: 'us-east-1',
-          },
-        ],
-      };
+      const event = sqsEvent([job]);
       expect(await handler(event, {} as never)).toEqual({ batchItemFailures: [] });
       return job;
     };

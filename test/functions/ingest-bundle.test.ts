@@ -7,6 +7,7 @@ import { hashPassword } from '../../lib/auth/password.js';
 import { createAwsStack, type AwsStack } from '../helpers/aws-backend.js';
 import { DEMO, plainMessage, run, uniqueTag } from '../helpers/imap-fixtures.js';
 import { tempDir } from '../helpers/mailroom.js';
+import { ingestJob, sqsEvent } from '../helpers/sqs.js';
 
 /*
  * The Lambda as it ships: functions/ingest.ts bundled by esbuild into one file, loaded by
@@ -43,30 +44,8 @@ describe('the ingest Lambda bundle', () => {
     const tag = uniqueTag('bundle');
     const blobKey = `raw/test/${tag}.eml`;
     await backend.blobs.put(blobKey, plainMessage(tag));
-    const job = {
-      id: tag,
-      blobKey,
-      mailFrom: 'sender@sender.test',
-      rcptTo: [DEMO],
-      clientAddress: '127.0.0.1',
-      helo: 'client.test',
-      tls: false,
-      receivedAt: new Date().toISOString(),
-    };
-    const event = {
-      Records: [
-        {
-          messageId: `m-${tag}`,
-          receiptHandle: 'r',
-          body: JSON.stringify(job),
-          attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()) },
-          messageAttributes: {},
-          eventSource: 'aws:sqs',
-          eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:ingest',
-          awsRegion: 'us-east-1',
-        },
-      ],
-    };
+    const job = { ...ingestJob(tag, [DEMO]), blobKey };
+    const event = sqsEvent([job], () => `m-${tag}`);
     // The environment arrives only after the import and a first, failed invocation: the
     // import itself must not read it, and a failed wiring must not be cached.
     const script = `
