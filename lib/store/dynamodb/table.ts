@@ -184,62 +184,37 @@ export class Table {
 
   /** Puts the item; false when the condition failed. */
   async put(item: object, cond?: Cond): Promise<boolean> {
-    const expression = new Expression();
-    try {
-      await this.#call(() =>
-        this.client.send(
-          new PutCommand({
-            TableName: this.name,
-            Item: item,
-            ...conditionOf(cond, expression),
-            ...expression.attributes(),
-          }),
-        ),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.#conditional(cond, () => new PutCommand({ TableName: this.name, Item: item }));
   }
 
   /** Updates the item; false when the condition failed. */
   async update(key: Key, spec: UpdateSpec, cond?: Cond): Promise<boolean> {
-    const expression = new Expression();
-    const UpdateExpression = expression.update(spec);
-    try {
-      await this.#call(() =>
-        this.client.send(
-          new UpdateCommand({
-            TableName: this.name,
-            Key: key,
-            UpdateExpression,
-            ...conditionOf(cond, expression),
-            ...expression.attributes(),
-          }),
-        ),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.#conditional(
+      cond,
+      (expression) =>
+        new UpdateCommand({ TableName: this.name, Key: key, UpdateExpression: expression.update(spec) }),
+    );
   }
 
   /** Deletes the item; false when the condition failed. */
   async delete(key: Key, cond?: Cond): Promise<boolean> {
+    return this.#conditional(cond, () => new DeleteCommand({ TableName: this.name, Key: key }));
+  }
+
+  /**
+   * Sends one write made by `make` with the condition added; false when the condition
+   * failed. `make` adds its own names and values to the expression first, so the attribute
+   * maps set afterwards hold both.
+   */
+  async #conditional(
+    cond: Cond | undefined,
+    make: (expression: Expression) => PutCommand | UpdateCommand | DeleteCommand,
+  ): Promise<boolean> {
     const expression = new Expression();
+    const command = make(expression);
+    Object.assign(command.input, conditionOf(cond, expression), expression.attributes());
     try {
-      await this.#call(() =>
-        this.client.send(
-          new DeleteCommand({
-            TableName: this.name,
-            Key: key,
-            ...conditionOf(cond, expression),
-            ...expression.attributes(),
-          }),
-        ),
-      );
+      await this.#call(() => this.client.send(command as PutCommand));
       return true;
     } catch (err) {
       if (isConditionFailure(err)) return false;
