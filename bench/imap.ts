@@ -12,9 +12,8 @@
  * Never asserts. See bench/README.md for how to read the numbers.
  */
 import { positiveInt } from './args.js';
-import { rmSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
+import { machineLine, note, out, startBenchRun } from './run.js';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -127,9 +126,6 @@ function parameters() {
 }
 
 type Params = ReturnType<typeof parameters>;
-
-const out = (text = '') => process.stdout.write(text + '\n');
-const note = (text: string) => process.stderr.write(text + '\n');
 
 // ---------------------------------------------------------------------------------------
 // Child processes (bench/node-child.ts): the load generator and Mailroom, each in its own
@@ -510,43 +506,22 @@ function idleReport(r: IdleResult): string[] {
 
 async function main() {
   const params = parameters();
-  const cpuList = cpus();
   const haveDovecot = dovecotAvailable();
   out('IMAP benchmark');
-  out(
-    `  machine     node ${process.version}, ${platform()} ${release()}, ${cpuList.length} cores (${cpuList[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  );
+  out(`  machine     ${machineLine()}`);
 
-  const root = await mkdtemp(join(tmpdir(), 'mailroom-bench-imap-'));
-  // Dovecot's login, auth and imap processes run as other users and must get through to
-  // their directory; mkdtemp makes it 0700. Traverse only: nobody can list it.
-  await chmod(root, 0o711);
+  const run = await startBenchRun('imap');
+  const root = run.root;
   let load: LoadGenerator | undefined;
   let mailroom: MailroomProcess | undefined;
   let dovecot: Dovecot | undefined;
-  // Whatever happens (an error, a second Ctrl-C, process.exit), nothing is left behind.
-  const onExit = () => {
+  run.atExit(() => {
     load?.kill();
     mailroom?.kill();
     // SIGTERM: the master then takes its login, auth and imap processes down with it.
     if (dovecot) signal(dovecot.pid, 'SIGTERM');
-    rmSync(root, { recursive: true, force: true });
-  };
-  process.on('exit', onExit);
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) {
-      note('interrupted again: stopping now');
-      process.exit(130);
-    }
-    interrupted = true;
-    note('interrupted: stopping after the current step (Ctrl-C again to stop at once)');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const stopped = () => interrupted;
+  });
+  const stopped = run.stopped;
 
   try {
     const seeded = await seed(params, root, haveDovecot, stopped);
@@ -561,7 +536,7 @@ async function main() {
       `  seeding     ${fmt(seeded.seconds.load, 1)} s for the load messages, ${fmt(seeded.seconds.big, 1)} s for the big mailbox (not measured)`,
     );
     out();
-    if (interrupted) return;
+    if (stopped()) return;
 
     load = new LoadGenerator();
     await load.next(30_000, 'load generator start');
@@ -578,7 +553,7 @@ async function main() {
 
     /** goal, measured, verdict */
     const goals: string[][] = [];
-    if (params.phases.has('load') && !interrupted) {
+    if (params.phases.has('load') && !stopped()) {
       const results = await runLoad(params, load, servers, stopped);
       if (results.size) {
         out(
@@ -613,7 +588,7 @@ async function main() {
       }
     }
 
-    if (params.phases.has('big') && !interrupted) {
+    if (params.phases.has('big') && !stopped()) {
       const results = await runBig(params, load, servers, stopped);
       if (results.size) {
         out(
@@ -635,7 +610,7 @@ async function main() {
       }
     }
 
-    if (params.phases.has('idle') && !interrupted) {
+    if (params.phases.has('idle') && !stopped()) {
       // A fresh Mailroom for this part: stop the one that served the others.
       await mailroom.stop();
       mailroom = undefined;
@@ -672,8 +647,6 @@ async function main() {
     await dovecot?.stop();
     dovecot = undefined;
     await rm(root, { recursive: true, force: true });
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 }
 

@@ -13,9 +13,8 @@
  * Never asserts. See bench/README.md for how to read the numbers.
  */
 import { positiveInt } from './args.js';
-import { rmSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
+import { machineLine, note, out, startBenchRun } from './run.js';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -126,9 +125,6 @@ function parameters() {
 }
 
 type Params = ReturnType<typeof parameters>;
-
-const out = (text = '') => process.stdout.write(text + '\n');
-const note = (text: string) => process.stderr.write(text + '\n');
 
 /** One account per connection: a POP3 session locks its maildrop (RFC 1939 §8). */
 function loadAccounts(connections: number): string[] {
@@ -579,44 +575,23 @@ function bigReport(results: Map<string, BigResult>): string[] {
 
 async function main() {
   const params = parameters();
-  const cpuList = cpus();
   const haveDovecot = dovecotAvailable(['pop3']);
   out('POP3 benchmark');
-  out(
-    `  machine     node ${process.version}, ${platform()} ${release()}, ${cpuList.length} cores (${cpuList[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  );
+  out(`  machine     ${machineLine()}`);
 
-  const root = await mkdtemp(join(tmpdir(), 'mailroom-bench-pop3-'));
-  // Dovecot's login, auth and pop3 processes run as other users and must get through to
-  // their directory; mkdtemp makes it 0700. Traverse only: nobody can list it.
-  await chmod(root, 0o711);
+  const run = await startBenchRun('pop3');
+  const root = run.root;
   let load: LoadGenerator | undefined;
   let mailroom: MailroomProcess | undefined;
   let dovecot: Dovecot | undefined;
   let store: SqliteStore | undefined;
-  // Whatever happens (an error, a second Ctrl-C, process.exit), nothing is left behind.
-  const onExit = () => {
+  run.atExit(() => {
     load?.kill();
     mailroom?.kill();
     // SIGTERM: the master then takes its login, auth and pop3 processes down with it.
     if (dovecot) signal(dovecot.pid, 'SIGTERM');
-    rmSync(root, { recursive: true, force: true });
-  };
-  process.on('exit', onExit);
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) {
-      note('interrupted again: stopping now');
-      process.exit(130);
-    }
-    interrupted = true;
-    note('interrupted: stopping after the current step (Ctrl-C again to stop at once)');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const stopped = () => interrupted;
+  });
+  const stopped = run.stopped;
 
   try {
     // The accounts first, then Mailroom (so that its RSS can be read before anything is
@@ -661,7 +636,7 @@ async function main() {
     }
     out(`  seeding     ${fmt(seeded.seconds, 1)} s (not measured)`);
     out();
-    if (interrupted) return;
+    if (stopped()) return;
 
     load = new LoadGenerator();
     await load.next(30_000, 'load generator start');
@@ -678,10 +653,10 @@ async function main() {
     servers.push({ name: 'mailroom', port: mailroom.pop3Port, pid: mailroom.pid });
 
     const summary: string[] = [];
-    if (params.phases.has('maildrop') && !interrupted) {
+    if (params.phases.has('maildrop') && !stopped()) {
       const results = new Map<string, MaildropResult>();
       for (const server of servers) {
-        if (interrupted) break;
+        if (stopped()) break;
         results.set(server.name, await runMaildrop(params, load, server));
         if (server.name === 'mailroom') mailroomMemory.afterRounds = await mailroom.memory();
       }
@@ -712,10 +687,10 @@ async function main() {
       }
     }
 
-    if (params.phases.has('big') && !interrupted) {
+    if (params.phases.has('big') && !stopped()) {
       const results = new Map<string, BigResult>();
       for (const server of servers) {
-        if (interrupted) break;
+        if (stopped()) break;
         note(`big message: ${server.name}, RETR of ${fmt(seeded.bigBytes / MB, 1)} MB`);
         results.set(
           server.name,
@@ -757,8 +732,6 @@ async function main() {
     await dovecot?.stop();
     dovecot = undefined;
     await rm(root, { recursive: true, force: true });
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 }
 
