@@ -1,10 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import {
-  BatchGetItemCommand,
   DynamoDBClient,
   GetItemCommand,
+  QueryCommand,
+  ScanCommand,
   type AttributeValue,
   type ConsumedCapacity,
+  type GetItemCommandInput,
+  type QueryCommandInput,
+  type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { AwsClient } from '../lib/app/aws-backend.js';
@@ -71,6 +75,28 @@ export interface OpStat {
 
 export type Stats = Map<string, OpStat>;
 
+/** One kind of DynamoDB item written by one kind of call, added up. */
+export interface ItemWrites {
+  op: string;
+  /** Put, Update, Delete (ConditionCheck: a read). */
+  kind: string;
+  /** What the item is, from its sort key (docs/dynamodb.md). */
+  label: string;
+  count: number;
+  /** The larger of the item before and after, added up. */
+  bytes: number;
+  /** Write units (transactional: doubled). */
+  units: number;
+}
+
+/** One item written by one call, as the sizer reports it. */
+export interface ItemWrite {
+  kind: string;
+  label: string;
+  bytes: number;
+  units: number;
+}
+
 type Next = (args: Args) => Promise<{ output: unknown }>;
 interface Args {
   input: Record<string, unknown>;
@@ -92,6 +118,9 @@ const EVENT_CHUNK = 64 * 1024;
 /** Counts the requests of every client given to attach(). */
 export class Meter {
   readonly stats: Stats = new Map();
+  /** DynamoDB items written, by call and kind of item (computed sizes): what the write units pay for. */
+  readonly items = new Map<string, ItemWrites>();
+  #inflight = 0;
 
   constructor(private readonly sizer?: CapacitySizer) {}
 
@@ -106,6 +135,7 @@ export class Meter {
         const input = args.input;
         if (service === 'DynamoDB' && CAPACITY_OPS.has(stat.op)) input.ReturnConsumedCapacity ??= 'TOTAL';
         let result: { output: unknown };
+        this.#inflight++;
         try {
           result = await next(args);
         } catch (err) {
@@ -113,6 +143,8 @@ export class Meter {
           stat.failed++;
           if (service !== 'DynamoDB') stat.units += 1;
           throw err;
+        } finally {
+          this.#inflight--;
         }
         const output = (result.output ?? {}) as Record<string, unknown>;
         if (service === 'DynamoDB') this.measured(stat, output.ConsumedCapacity);
@@ -127,10 +159,35 @@ export class Meter {
       stack.add(
         (next, context) => async (args) => {
           const stat = this.stat('DynamoDB', context.commandName);
-          const { result, rru, wru } = await sizer.charge(stat.op, args.input, () => next(args));
-          stat.rruComputed += rru;
-          stat.wruComputed += wru;
-          return result;
+          // A mistake of the sizing must never change what the call does or answers.
+          let outcome: { result: { output: unknown } } | { error: unknown } | undefined;
+          const call = async () => {
+            try {
+              const result = await next(args);
+              outcome = { result };
+              return result;
+            } catch (error) {
+              outcome = { error };
+              throw error;
+            }
+          };
+          try {
+            const { result, rru, wru } = await sizer.charge(stat.op, args.input, call, (write) => {
+              const key = `${stat.op}\t${write.kind}\t${write.label}`;
+              const entry = this.items.get(key) ?? { op: stat.op, ...write, count: 0, bytes: 0, units: 0 };
+              entry.count++;
+              entry.bytes += write.bytes;
+              entry.units += write.units;
+              this.items.set(key, entry);
+            });
+            stat.rruComputed += rru;
+            stat.wruComputed += wru;
+            return result;
+          } catch (err) {
+            if (outcome && 'error' in outcome) throw outcome.error;
+            sizer.errors.push(`${stat.op}: ${err instanceof Error ? err.message : String(err)}`);
+            return outcome ? outcome.result : next(args);
+          }
         },
         { step: 'build', name: 'costMeterSize' },
       );
@@ -146,6 +203,18 @@ export class Meter {
 
   reset(): void {
     this.stats.clear();
+    this.items.clear();
+  }
+
+  /** Resolves once no call has been in flight for `quietMs` (a session's last calls may follow its last reply). */
+  async settled(quietMs = 300, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let quietSince = Date.now();
+    while (Date.now() < deadline) {
+      if (this.#inflight > 0) quietSince = Date.now();
+      else if (Date.now() - quietSince >= quietMs) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   /** A copy of the counts so far. */
@@ -197,8 +266,7 @@ export function merge(...all: Stats[]): Stats {
     for (const [key, stat] of stats) {
       const sum = out.get(key);
       if (!sum) out.set(key, { ...stat });
-      else
-        for (const field of NUMERIC_FIELDS) sum[field] += stat[field];
+      else for (const field of NUMERIC_FIELDS) sum[field] += stat[field];
     }
   }
   return out;
@@ -293,10 +361,45 @@ function valueSize(value: AttributeValue): number {
   return 1; // BOOL, NULL
 }
 
-/** An item's size as DynamoDB bills it: the UTF-8 bytes of each attribute's name plus its value. */
-export function itemSize(item: Item | undefined): number {
+const ATTRIBUTE_VALUE_KINDS = new Set(['S', 'N', 'B', 'SS', 'NS', 'BS', 'M', 'L', 'NULL', 'BOOL']);
+
+/** Whether an item is in DynamoDB's own shape ({ pk: { S: ... } }) rather than lib-dynamodb's plain one. */
+function isMarshalled(item: Record<string, unknown>): boolean {
+  return Object.values(item).every((value) => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array)
+      return false;
+    const keys = Object.keys(value);
+    return keys.length === 1 && ATTRIBUTE_VALUE_KINDS.has(keys[0]!);
+  });
+}
+
+/** The size of a value in lib-dynamodb's plain shape, as it is stored. */
+function plainValueSize(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number' || typeof value === 'bigint') return numberSize(String(value));
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (value instanceof Set)
+    return [...(value as Set<unknown>)].reduce<number>((n, v) => n + plainValueSize(v), 0);
+  if (Array.isArray(value)) return 3 + value.reduce<number>((n, v) => n + plainValueSize(v) + 1, 0);
+  if (value !== null && typeof value === 'object')
+    return (
+      3 + Object.entries(value).reduce((n, [k, v]) => n + Buffer.byteLength(k) + plainValueSize(v) + 1, 0)
+    );
+  return 1; // boolean, null
+}
+
+/**
+ * An item's size as DynamoDB bills it: the UTF-8 bytes of each attribute's name plus its
+ * value. Takes either shape: calls of the store (lib-dynamodb) answer in the plain one.
+ */
+export function itemSize(item: Record<string, unknown> | undefined): number {
   if (!item) return 0;
-  return Object.entries(item).reduce((n, [name, value]) => n + Buffer.byteLength(name) + valueSize(value), 0);
+  const marshalled = isMarshalled(item);
+  return Object.entries(item).reduce(
+    (n, [name, value]) =>
+      n + Buffer.byteLength(name) + (marshalled ? valueSize(value as AttributeValue) : plainValueSize(value)),
+    0,
+  );
 }
 
 const KB = 1024;
@@ -327,6 +430,8 @@ function readUnits(bytes: number, consistent: boolean): number {
 export class CapacitySizer {
   sideMs = 0;
   sideCpuMs = 0;
+  /** Calls whose capacity could not be computed, and why. */
+  readonly errors: string[] = [];
 
   constructor(private readonly client: DynamoDBClient) {}
 
@@ -334,6 +439,7 @@ export class CapacitySizer {
     op: string,
     input: Record<string, unknown>,
     call: () => Promise<{ output: unknown }>,
+    record: (write: ItemWrite) => void = () => undefined,
   ): Promise<{ result: { output: unknown }; rru: number; wru: number }> {
     switch (op) {
       case 'PutItem':
@@ -349,20 +455,38 @@ export class CapacitySizer {
             : op === 'UpdateItem'
               ? (await this.side(() => Promise.all([this.size(table, key)])))[0]
               : 0;
-        return { result, rru: 0, wru: writeUnits(before, after) };
+        const wru = writeUnits(before, after);
+        record({
+          kind: op.replace('Item', ''),
+          label: itemLabel(key),
+          bytes: Math.max(before, after),
+          units: wru,
+        });
+        return { result, rru: 0, wru };
       }
       case 'BatchWriteItem': {
-        const writes = Object.entries(input.RequestItems as Record<string, Record<string, unknown>[]>).flatMap(
-          ([table, requests]) =>
-            requests.map((request) => {
-              const put = request.PutRequest as { Item: Item } | undefined;
-              const del = request.DeleteRequest as { Key: Key } | undefined;
-              return { table, key: put ? keyOf(put.Item) : del!.Key, after: put ? itemSize(put.Item) : 0 };
-            }),
+        const writes = Object.entries(
+          input.RequestItems as Record<string, Record<string, unknown>[]>,
+        ).flatMap(([table, requests]) =>
+          requests.map((request) => {
+            const put = request.PutRequest as { Item: Item } | undefined;
+            const del = request.DeleteRequest as { Key: Key } | undefined;
+            return { table, key: put ? keyOf(put.Item) : del!.Key, after: put ? itemSize(put.Item) : 0 };
+          }),
         );
         const before = await this.side(() => Promise.all(writes.map((w) => this.size(w.table, w.key))));
         const result = await call();
-        const wru = writes.reduce((n, w, i) => n + writeUnits(before[i]!, w.after), 0);
+        let wru = 0;
+        writes.forEach((w, i) => {
+          const units = writeUnits(before[i]!, w.after);
+          wru += units;
+          record({
+            kind: w.after > 0 ? 'Put' : 'Delete',
+            label: itemLabel(w.key),
+            bytes: Math.max(before[i]!, w.after),
+            units,
+          });
+        });
         return { result, rru: 0, wru };
       }
       case 'TransactWriteItems': {
@@ -382,21 +506,33 @@ export class CapacitySizer {
         let rru = 0;
         let wru = 0;
         items.forEach((t, i) => {
-          if (t.kind === 'ConditionCheck') rru += 2 * readUnits(before[i]!, true);
-          else wru += 2 * writeUnits(before[i]!, t.kind === 'Put' ? t.put : (after.get(i) ?? 0));
+          if (t.kind === 'ConditionCheck') {
+            const units = 2 * readUnits(before[i]!, true);
+            rru += units;
+            record({ kind: t.kind, label: itemLabel(t.key), bytes: before[i]!, units });
+            return;
+          }
+          const bytes = Math.max(before[i]!, t.kind === 'Put' ? t.put : (after.get(i) ?? 0));
+          const units = 2 * writeUnits(bytes, 0);
+          wru += units;
+          record({ kind: t.kind, label: itemLabel(t.key), bytes, units });
         });
         return { result, rru, wru };
       }
       case 'GetItem': {
         const result = await call();
         const item = (result.output as { Item?: Item }).Item;
-        return { result, rru: readUnits(await this.whole(input, [item]), input.ConsistentRead === true), wru: 0 };
+        return {
+          result,
+          rru: readUnits(await this.whole(op, input, [item]), input.ConsistentRead === true),
+          wru: 0,
+        };
       }
       case 'Query':
       case 'Scan': {
         const result = await call();
         const items = (result.output as { Items?: Item[] }).Items ?? [];
-        const bytes = await this.whole(input, items);
+        const bytes = await this.whole(op, input, items);
         return { result, rru: readUnits(bytes, input.ConsistentRead === true), wru: 0 };
       }
       case 'BatchGetItem': {
@@ -416,37 +552,60 @@ export class CapacitySizer {
       case 'TransactGetItems': {
         const result = await call();
         const responses = (result.output as { Responses?: { Item?: Item }[] }).Responses ?? [];
-        return { result, rru: responses.reduce((n, r) => n + 2 * readUnits(itemSize(r.Item), true), 0), wru: 0 };
+        return {
+          result,
+          rru: responses.reduce((n, r) => n + 2 * readUnits(itemSize(r.Item), true), 0),
+          wru: 0,
+        };
       }
       default:
         return { result: await call(), rru: 0, wru: 0 };
     }
   }
 
-  /** Bytes of the items a read passed: their whole size, even when a projection returned less. */
-  private async whole(input: Record<string, unknown>, items: (Item | undefined)[]): Promise<number> {
+  /**
+   * Bytes of the items a read passed: their whole size, even when a projection returned less
+   * (DynamoDB charges a read for whole items). A projected read is made again on the side
+   * client without its projection, from the same start and with the same limit.
+   */
+  private async whole(
+    op: string,
+    input: Record<string, unknown>,
+    items: (Item | undefined)[],
+  ): Promise<number> {
     const present = items.filter((item): item is Item => item !== undefined);
     if (input.ProjectionExpression === undefined && input.AttributesToGet === undefined)
       return present.reduce((n, item) => n + itemSize(item), 0);
-    const table = input.TableName as string;
-    const keys = present.filter((item) => item[PARTITION_KEY] && item[SORT_KEY]).map(keyOf);
-    const sizes = await this.side(async () => {
-      const out: number[] = [];
-      for (let i = 0; i < keys.length; i += 100) {
-        const response = await this.client.send(
-          new BatchGetItemCommand({ RequestItems: { [table]: { Keys: keys.slice(i, i + 100), ConsistentRead: true } } }),
-        );
-        for (const item of response.Responses?.[table] ?? []) out.push(itemSize(item));
+    const rest = { ...input };
+    delete rest.ProjectionExpression;
+    delete rest.AttributesToGet;
+    delete rest.ReturnConsumedCapacity;
+    // DynamoDB refuses names that no expression uses: keep those the other expressions use.
+    const used = [rest.KeyConditionExpression, rest.FilterExpression]
+      .filter((e): e is string => typeof e === 'string')
+      .join(' ');
+    const names = Object.entries((rest.ExpressionAttributeNames ?? {}) as Record<string, string>).filter(
+      ([placeholder]) => new RegExp(`${placeholder}(?![A-Za-z0-9_])`).test(used),
+    );
+    delete rest.ExpressionAttributeNames;
+    if (names.length > 0) rest.ExpressionAttributeNames = Object.fromEntries(names);
+    return this.side(async () => {
+      if (op === 'GetItem') {
+        const output = await this.client.send(new GetItemCommand(rest as unknown as GetItemCommandInput));
+        return itemSize(output.Item);
       }
-      return out;
+      const output =
+        op === 'Query'
+          ? await this.client.send(new QueryCommand(rest as unknown as QueryCommandInput))
+          : await this.client.send(new ScanCommand(rest as unknown as ScanCommandInput));
+      return (output.Items ?? []).reduce((n, item) => n + itemSize(item), 0);
     });
-    // Items whose key was not projected: their projected size is all there is.
-    const unkeyed = present.filter((item) => !(item[PARTITION_KEY] && item[SORT_KEY]));
-    return sizes.reduce((n, s) => n + s, 0) + unkeyed.reduce((n, item) => n + itemSize(item), 0);
   }
 
   private async size(table: string, key: Key): Promise<number> {
-    const output = await this.client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }));
+    const output = await this.client.send(
+      new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }),
+    );
     return itemSize(output.Item);
   }
 
@@ -464,6 +623,32 @@ export class CapacitySizer {
   }
 }
 
-function keyOf(item: Item): Key {
-  return { [PARTITION_KEY]: item[PARTITION_KEY]!, [SORT_KEY]: item[SORT_KEY]! };
+/** What an item is, from its sort key (the items of docs/dynamodb.md). */
+function itemLabel(key: Key): string {
+  const sk = key[SORT_KEY]?.S ?? '';
+  if (/^K#.*#M\d+$/.test(sk)) return 'message metadata K#…#M';
+  if (/^K#.*#T\d+$/.test(sk)) return 'message search text K#…#T';
+  const prefix = /^[A-Z]+#?/.exec(sk)?.[0] ?? sk;
+  const labels: Record<string, string> = {
+    'M#': 'mailbox M#',
+    'S#': 'message state S#',
+    'C#': 'change log C#',
+    'I#': 'idempotency key I#',
+    'IH#': 'idempotency key IH#',
+    'X#': 'mailbox deletion X#',
+    'A#': 'account A#',
+    'AL#': 'alias AL#',
+    'D#': 'domain D#',
+    V: 'UIDVALIDITY counter V',
+    L: 'lease L',
+    FAIL: 'failure log FAIL',
+  };
+  return labels[prefix] ?? prefix;
+}
+
+/** The key of an item of either shape, in DynamoDB's. */
+function keyOf(item: Record<string, unknown>): Key {
+  const part = (value: unknown): AttributeValue =>
+    typeof value === 'string' ? { S: value } : (value as AttributeValue);
+  return { [PARTITION_KEY]: part(item[PARTITION_KEY]), [SORT_KEY]: part(item[SORT_KEY]) };
 }

@@ -164,11 +164,16 @@ describe('DynamoDbStore on DynamoDB Local', () => {
     // Delivery, with and without an idempotency key, and its repetition.
     await expectCalls('appendMessage', () => store.appendMessage(ALICE, 'INBOX', makeNewMessage()), {
       GetItem: 1,
+      BatchWriteItem: 1,
       TransactWriteItems: 1,
     });
     const deliver = () =>
       store.appendMessage(ALICE, 'INBOX', makeNewMessage(), { idempotencyKey: 'job-1:alice' });
-    await expectCalls('appendMessage (key)', deliver, { GetItem: 2, TransactWriteItems: 1 });
+    await expectCalls('appendMessage (key)', deliver, {
+      GetItem: 2,
+      BatchWriteItem: 1,
+      TransactWriteItems: 1,
+    });
     await expectCalls('appendMessage (repeated key)', deliver, { GetItem: 2 });
 
     // IMAP: LIST, STATUS, SELECT, FETCH, STORE, IDLE, COPY, EXPUNGE
