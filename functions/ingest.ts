@@ -3,9 +3,10 @@ import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { SqsBatchResponse, SqsEvent, SqsRecord } from '../lib/queue/sqs-event.js';
 import type { JobQueue } from '../lib/queue/types.js';
 import type { IngestJob } from '../lib/ingest/types.js';
-import { ingestJob, parseJob, type IngestDeps } from '../lib/ingest/service.js';
+import { ingestJob, parseJob } from '../lib/ingest/service.js';
+import { ingestS3Notification, parseS3Notification, type S3IngestDeps } from '../lib/ingest/s3-event.js';
 
-export interface IngestHandlerDeps extends IngestDeps {
+export interface IngestHandlerDeps extends S3IngestDeps {
   /** Where a record's failure reason is kept, so a dead letter says why it died. */
   queue: Pick<JobQueue<IngestJob>, 'recordFailure'>;
 }
@@ -20,7 +21,10 @@ export interface IngestHandlerDeps extends IngestDeps {
 export function createIngestHandler(deps: IngestHandlerDeps) {
   async function processRecord(record: SqsRecord): Promise<void> {
     try {
-      await ingestJob(deps, parseJob(record.body));
+      // A job from the SMTP ingress, or (SES ingress) S3's notice of a message SES stored.
+      const notification = parseS3Notification(record.body);
+      if (notification) await ingestS3Notification(deps, notification);
+      else await ingestJob(deps, parseJob(record.body));
     } catch (err) {
       // Kept with the message, so a dead letter says why it died.
       const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -88,5 +92,9 @@ async function wire(): Promise<IngestHandler> {
   }
   const logger = createLogger({ level: config.logLevel, pretty: false });
   const backend = await openBackend(config);
-  return createIngestHandler({ ...backend, logger: logger.child({ component: 'ingest' }) });
+  return createIngestHandler({
+    ...backend,
+    logger: logger.child({ component: 'ingest' }),
+    ...(config.bucketPrefix ? { blobPrefix: config.bucketPrefix } : {}),
+  });
 }

@@ -186,14 +186,20 @@ export function buildProgram(): Command {
     .description('add a domain and print the DNS records to create for it')
     .option('--mx <host>', 'the host name your MX record points at', 'mail.<domain>')
     .action(
-      withData(async ({ store }, out, name: string, opts: { mx: string }) => {
+      withData(async ({ store, kind }, out, name: string, opts: { mx: string }) => {
         const added = await store.addDomain(name);
         const mx = opts.mx === 'mail.<domain>' ? `mail.${added.name}` : opts.mx;
-        const records = dnsRecords(added.name, mx);
+        // On AWS, SES sends what leaves (forwards, submission), so SPF names SES.
+        const records = dnsRecords(added.name, mx, { sender: kind === 'aws' ? 'ses' : 'mx' });
+        const policy = records.find((r) => r.policy)?.policy;
         out.result({ domain: added, dns: records }, () =>
           [
             `added ${added.name}. Create these DNS records:`,
             ...records.map((r) => `  ${r.name}\t${r.type}\t${r.value}`),
+            'Then:',
+            ...records.flatMap((r) => (r.note ? [`  - ${r.note}`] : [])),
+            ...(policy ? [`The MTA-STS policy (${policy.url}):`] : []),
+            ...(policy?.text.trimEnd().split('\r\n') ?? []).map((line) => `  ${line}`),
           ].join('\n'),
         );
       }),

@@ -60,10 +60,14 @@ export function parseJob(body: string): IngestJob {
  * actions. Safe to run again for the same job: a delivery is keyed by job id × account ×
  * folder, so a retried or redelivered job never stores a message twice. Forwards and
  * webhooks are at least once (their ids are stable so receivers can deduplicate).
+ *
+ * `preloaded` is the message at `job.blobKey` when the caller has read it already (a job
+ * made from an S3 notification, whose envelope is in the message's header), so it is not
+ * read twice.
  */
-export async function ingestJob(deps: IngestDeps, job: IngestJob): Promise<IngestResult> {
+export async function ingestJob(deps: IngestDeps, job: IngestJob, preloaded?: Buffer): Promise<IngestResult> {
   const log = deps.logger.child({ job: job.id });
-  const raw = await deps.blobs.getBuffer(job.blobKey);
+  const raw = preloaded ?? (await deps.blobs.getBuffer(job.blobKey));
   const parsed = await parseMessage(raw);
   const result: IngestResult = { delivered: [], forwarded: [], webhooks: 0, skipped: [] };
   const forwards = new Set<string>();

@@ -18,9 +18,22 @@ describe('mailroom CLI', () => {
     expect(result.code).toBe(0);
     const out = JSON.parse(result.stdout);
     expect(out.domain.name).toBe('acme.test');
-    expect(out.dns.map((r: { type: string }) => r.type)).toEqual(['MX', 'TXT', 'TXT']);
-    expect(JSON.stringify(out.dns)).toContain('v=spf1');
+    expect(out.dns.map((r: { type: string; purpose: string }) => `${r.type} ${r.purpose}`)).toEqual([
+      'MX mx',
+      'TXT spf',
+      'TXT dmarc',
+      'TXT mta-sts',
+      'TXT tls-rpt',
+    ]);
+    // The local backend sends from the mail host itself (or its smarthost), not through SES.
+    expect(out.dns[1].value).toBe('"v=spf1 mx -all"');
     expect(JSON.stringify(out.dns)).toContain('_dmarc.acme.test');
+    expect(out.dns[3]).toMatchObject({
+      name: '_mta-sts.acme.test.',
+      policy: { url: 'https://mta-sts.acme.test/.well-known/mta-sts.txt' },
+    });
+    expect(out.dns[3].policy.text).toContain('mx: mail.acme.test\r\n');
+    expect(out.dns[4].value).toBe('"v=TLSRPTv1; rua=mailto:tls-reports@acme.test"');
   });
 
   it('adds users with a generated password shown once, or one read from stdin', async () => {
