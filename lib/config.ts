@@ -40,10 +40,31 @@ export const configSchema = z.object({
   smarthost: z.string().url().optional(),
   /** Implicit-TLS submission port (465 in production); unset: no such listener. */
   submissionTlsPort: port.optional(),
-  /** PEM key and certificate for STARTTLS and implicit TLS; unset: a self-signed pair in dataDir/tls. */
+  /**
+   * Plain-text listeners behind a load balancer that terminates TLS for them (its 465, 993
+   * and 995 in the cloud, infra/constructs/mail-services.ts). A session on one of these ports
+   * counts as TLS: AUTH/LOGIN/USER are allowed in it and STARTTLS is not offered. Setting one
+   * replaces the container's own implicit-TLS listener of that protocol (imapTlsPort,
+   * pop3TlsPort, submissionTlsPort are then not opened): that port is the balancer's job.
+   * NEVER reachable from anywhere but the load balancer: a client that connects straight to
+   * one sends its password in clear while the server believes the line is encrypted.
+   */
+  submissionOffloadPort: port.optional(),
+  imapOffloadPort: port.optional(),
+  pop3OffloadPort: port.optional(),
+  /** PEM key and certificate files for STARTTLS and implicit TLS; unset: a self-signed pair in dataDir/tls. */
   tlsKey: z.string().min(1).optional(),
   tlsCert: z.string().min(1).optional(),
-  /** Allow AUTH without TLS on submission. Only ever true for loopback (dev). */
+  /**
+   * The same key and certificate (chain) as PEM text, e.g. from Secrets Manager through ECS
+   * secrets; an alternative to the files, never both. A "\n" escape stands for a line break.
+   */
+  tlsKeyPem: z.string().min(1).optional(),
+  tlsCertPem: z.string().min(1).optional(),
+  /**
+   * Allow AUTH without TLS on submission (and LOGIN/USER on IMAP/POP3). Only ever true for
+   * loopback (dev); default: true on loopback, except when an offload port is set.
+   */
   allowInsecureAuth: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 
@@ -117,8 +138,13 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   visibilityTimeoutSeconds: 'MAILROOM_VISIBILITY_TIMEOUT',
   smarthost: 'MAILROOM_SMARTHOST',
   submissionTlsPort: 'MAILROOM_SUBMISSION_TLS_PORT',
+  submissionOffloadPort: 'MAILROOM_SUBMISSION_OFFLOAD_PORT',
+  imapOffloadPort: 'MAILROOM_IMAP_OFFLOAD_PORT',
+  pop3OffloadPort: 'MAILROOM_POP3_OFFLOAD_PORT',
   tlsKey: 'MAILROOM_TLS_KEY',
   tlsCert: 'MAILROOM_TLS_CERT',
+  tlsKeyPem: 'MAILROOM_TLS_KEY_PEM',
+  tlsCertPem: 'MAILROOM_TLS_CERT_PEM',
   allowInsecureAuth: 'MAILROOM_ALLOW_INSECURE_AUTH',
   logLevel: 'MAILROOM_LOG_LEVEL',
   backend: 'MAILROOM_BACKEND',
@@ -139,6 +165,11 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   sesEndpoint: 'MAILROOM_SES_ENDPOINT',
   eventbridgeEndpoint: 'MAILROOM_EVENTBRIDGE_ENDPOINT',
 };
+
+/** Settings whose value never appears in an error message. */
+const SECRET_FIELDS: ReadonlySet<string> = new Set(['tlsKeyPem', 'tlsCertPem']);
+
+const OFFLOAD_FIELDS = ['submissionOffloadPort', 'imapOffloadPort', 'pop3OffloadPort'] as const;
 
 /** What the aws backend cannot start without. */
 const AWS_REQUIRED = ['table', 'bucket', 'queueUrl', 'deadLetterQueueUrl'] as const;
@@ -167,12 +198,23 @@ export function loadConfig(
   if (typeof raw.allowInsecureAuth === 'string') {
     raw.allowInsecureAuth = ['1', 'true', 'yes'].includes(raw.allowInsecureAuth.toLowerCase());
   }
-  raw.allowInsecureAuth ??= isLoopback(String(raw.host));
+  const offloaded = OFFLOAD_FIELDS.some((field) => raw[field] !== undefined);
+  if (offloaded && raw.allowInsecureAuth === true) {
+    // An offload port already makes its sessions count as TLS; allowInsecureAuth on top would
+    // only add passwords in clear on the STARTTLS ports, which is never what a balancer setup wants.
+    throw new ConfigError(
+      `allowInsecureAuth (${ENV_NAMES.allowInsecureAuth}) cannot be combined with the TLS offload ports ` +
+        `(${OFFLOAD_FIELDS.map((f) => ENV_NAMES[f]).join(', ')}): their sessions already count as TLS`,
+    );
+  }
+  // With a balancer in front the plain ports behave as in production, even on loopback.
+  raw.allowInsecureAuth ??= offloaded ? false : isLoopback(String(raw.host));
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const field = String(issue.path[0]) as keyof Config;
-      return `${field} (${ENV_NAMES[field] ?? 'flag'}): ${issue.message}, got ${JSON.stringify(raw[field])}`;
+      const got = SECRET_FIELDS.has(field) ? '[redacted]' : JSON.stringify(raw[field]);
+      return `${field} (${ENV_NAMES[field] ?? 'flag'}): ${issue.message}, got ${got}`;
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
@@ -194,5 +236,43 @@ export function loadConfig(
       'tlsKey (MAILROOM_TLS_KEY) and tlsCert (MAILROOM_TLS_CERT) go together: give both or neither',
     );
   }
+  if (Boolean(parsed.data.tlsKeyPem) !== Boolean(parsed.data.tlsCertPem)) {
+    throw new ConfigError(
+      'tlsKeyPem (MAILROOM_TLS_KEY_PEM) and tlsCertPem (MAILROOM_TLS_CERT_PEM) go together: give both or neither',
+    );
+  }
+  if (parsed.data.tlsKeyPem && parsed.data.tlsKey) {
+    throw new ConfigError(
+      'give the certificate either as PEM text (MAILROOM_TLS_KEY_PEM, MAILROOM_TLS_CERT_PEM) ' +
+        'or as files (MAILROOM_TLS_KEY, MAILROOM_TLS_CERT), not both',
+    );
+  }
+  checkOffloadPorts(parsed.data);
   return parsed.data;
+}
+
+/** An offload port must not be any other listener's port (0, any free port, may repeat). */
+function checkOffloadPorts(config: Config): void {
+  const others: [keyof Config, number | undefined][] = [
+    ['smtpPort', config.smtpPort],
+    ['submissionPort', config.submissionPort],
+    ['submissionTlsPort', config.submissionOffloadPort === undefined ? config.submissionTlsPort : undefined],
+    ['imapPort', config.imapPort],
+    ['imapTlsPort', config.imapOffloadPort === undefined ? config.imapTlsPort : undefined],
+    ['pop3Port', config.pop3Port],
+    ['pop3TlsPort', config.pop3OffloadPort === undefined ? config.pop3TlsPort : undefined],
+    ['healthPort', config.healthPort],
+  ];
+  const seen: [keyof Config, number | undefined][] = [...others];
+  for (const field of OFFLOAD_FIELDS) {
+    const value = config[field];
+    if (value === undefined || value === 0) continue;
+    const clash = seen.find(([, port]) => port === value);
+    if (clash) {
+      throw new ConfigError(
+        `${field} (${ENV_NAMES[field]}) and ${clash[0]} (${ENV_NAMES[clash[0]]}) are both port ${value}`,
+      );
+    }
+    seen.push([field, value]);
+  }
 }

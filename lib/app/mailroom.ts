@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo, Server as NetServer } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import type { SMTPServer } from 'smtp-server';
-import type { Config } from '../config.js';
+import { ConfigError, ENV_NAMES, type Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { IngestJob } from '../ingest/types.js';
 import type { Outbound } from '../outbound/types.js';
@@ -128,21 +129,66 @@ function closeSmtp(server: SMTPServer): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** The certificate for STARTTLS and the implicit-TLS ports: given, from config, or self-signed in dataDir/tls. */
+/**
+ * The certificate for STARTTLS and the implicit-TLS ports: given, PEM text from the
+ * environment (Secrets Manager in the cloud), PEM files, or else self-signed in dataDir/tls.
+ * A key and certificate that do not make a TLS context are a ConfigError (exit 2), found
+ * at start rather than at the first STARTTLS.
+ */
 export async function resolveTls(config: Config, given?: TlsFiles | null): Promise<TlsFiles | undefined> {
   if (given !== undefined) return given ?? undefined;
-  if (config.tlsKey && config.tlsCert) return readTlsFiles(config.tlsKey, config.tlsCert);
+  if (config.tlsKeyPem && config.tlsCertPem) {
+    return checkTlsPair(
+      { key: Buffer.from(pemText(config.tlsKeyPem)), cert: Buffer.from(pemText(config.tlsCertPem)) },
+      `tlsKeyPem (${ENV_NAMES.tlsKeyPem}) and tlsCertPem (${ENV_NAMES.tlsCertPem})`,
+    );
+  }
+  if (config.tlsKey && config.tlsCert) {
+    const source = `tlsKey (${ENV_NAMES.tlsKey}) and tlsCert (${ENV_NAMES.tlsCert})`;
+    const files = await readTlsFiles(config.tlsKey, config.tlsCert).catch((err: unknown) => {
+      throw new ConfigError(`${source}: cannot read: ${(err as Error).message}`);
+    });
+    return checkTlsPair(files, source);
+  }
   return ensureSelfSignedCertificate(config.dataDir, config.hostname);
+}
+
+/** PEM from an environment variable: a value without line breaks may carry them as "\\n" escapes. */
+function pemText(value: string): string {
+  return value.includes('\n') ? value : value.replace(/\\n/g, '\n');
+}
+
+/** Names what is wrong with a key and certificate, never their content. */
+function checkTlsPair(files: TlsFiles, source: string): TlsFiles {
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(files.key.toString('latin1'))) {
+    throw new ConfigError(
+      `${source}: the key is not a PEM private key (no "-----BEGIN ... PRIVATE KEY-----")`,
+    );
+  }
+  if (!files.cert.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConfigError(`${source}: the certificate is not PEM (no "-----BEGIN CERTIFICATE-----")`);
+  }
+  try {
+    createSecureContext({ key: files.key, cert: files.cert });
+  } catch (err) {
+    throw new ConfigError(`${source}: not a usable key and certificate: ${(err as Error).message}`);
+  }
+  return files;
 }
 
 export interface RunningIngress {
   smtpPort: number;
   submissionPort: number;
   submissionTlsPort?: number;
+  /** Submission behind a load balancer that terminates TLS (lib/config.ts submissionOffloadPort). */
+  submissionOffloadPort?: number;
   close(): Promise<void>;
 }
 
-/** The SMTP side (MX, submission, optional implicit-TLS submission): `mailroom smtp` in a container. */
+/**
+ * The SMTP side (MX, submission, optional implicit-TLS or TLS-offloaded submission):
+ * `mailroom smtp` in a container.
+ */
 export async function startIngress(
   backend: Backend,
   config: Config,
@@ -157,44 +203,64 @@ export async function startIngress(
     maxRecipients: config.maxRecipients,
     tls,
   };
-  const servers = [
-    createSmtpServer(deps, { ...common, mode: 'mx' }),
-    createSmtpServer(deps, { ...common, mode: 'submission', allowInsecureAuth: config.allowInsecureAuth }),
+  type Name = 'smtpPort' | 'submissionPort' | 'submissionTlsPort' | 'submissionOffloadPort';
+  const listeners: { name: Name; server: SMTPServer; port: number }[] = [
+    { name: 'smtpPort', server: createSmtpServer(deps, { ...common, mode: 'mx' }), port: config.smtpPort },
+    {
+      name: 'submissionPort',
+      server: createSmtpServer(deps, {
+        ...common,
+        mode: 'submission',
+        allowInsecureAuth: config.allowInsecureAuth,
+      }),
+      port: config.submissionPort,
+    },
   ];
-  if (config.submissionTlsPort !== undefined && tls) {
-    servers.push(createSmtpServer(deps, { ...common, mode: 'submission', secure: true }));
+  if (config.submissionOffloadPort !== undefined) {
+    listeners.push({
+      name: 'submissionOffloadPort',
+      server: createSmtpServer(deps, { ...common, mode: 'submission', tlsOffloaded: true }),
+      port: config.submissionOffloadPort,
+    });
+  } else if (config.submissionTlsPort !== undefined && tls) {
+    listeners.push({
+      name: 'submissionTlsPort',
+      server: createSmtpServer(deps, { ...common, mode: 'submission', secure: true }),
+      port: config.submissionTlsPort,
+    });
   }
   const close = async () => {
-    await Promise.all(servers.map(closeSmtp));
+    await Promise.all(listeners.map((l) => closeSmtp(l.server)));
   };
-  const ports: number[] = [];
+  const ports: Partial<Record<Name, number>> = {};
   try {
-    const wanted = [config.smtpPort, config.submissionPort, config.submissionTlsPort ?? 0];
-    for (const [i, server] of servers.entries())
-      ports.push(await listenSmtp(server, wanted[i]!, config.host));
+    for (const listener of listeners)
+      ports[listener.name] = await listenSmtp(listener.server, listener.port, config.host);
   } catch (err) {
     await close().catch(() => undefined);
     throw err;
   }
-  return {
-    smtpPort: ports[0]!,
-    submissionPort: ports[1]!,
-    ...(ports[2] !== undefined ? { submissionTlsPort: ports[2] } : {}),
-    close,
-  };
+  return { ...ports, smtpPort: ports.smtpPort!, submissionPort: ports.submissionPort!, close };
 }
 
 export interface RunningAccess {
   imapPort: number;
   imapTlsPort?: number;
+  /** IMAP behind a load balancer that terminates TLS (lib/config.ts imapOffloadPort). */
+  imapOffloadPort?: number;
   pop3Port: number;
   pop3TlsPort?: number;
+  /** POP3 behind a load balancer that terminates TLS (lib/config.ts pop3OffloadPort). */
+  pop3OffloadPort?: number;
   /** Tells IDLE sessions of this process about a delivery at once. */
   touch(account: string, mailbox: string): void;
   close(): Promise<void>;
 }
 
-/** The IMAP and POP3 servers (plain with STARTTLS, and implicit TLS): `mailroom access` in a container. */
+/**
+ * The IMAP and POP3 servers (plain with STARTTLS, and implicit TLS, or instead of implicit
+ * TLS a TLS-offloaded listener behind a load balancer): `mailroom access` in a container.
+ */
 export async function startAccess(
   backend: Backend,
   config: Config,
@@ -210,36 +276,57 @@ export async function startAccess(
     backend.kind === 'aws' ? AWS_NOTIFY_INTERVAL_MS : undefined,
   );
   const options = { hostname: config.hostname, tls, allowInsecureAuth: config.allowInsecureAuth };
-  const imapServers: ImapServer[] = [createImapServer(imapDeps, options)];
-  if (tls) imapServers.push(createImapServer(imapDeps, { ...options, secure: true }));
+  type Name = 'imapPort' | 'imapTlsPort' | 'imapOffloadPort' | 'pop3Port' | 'pop3TlsPort' | 'pop3OffloadPort';
+  const listeners: { name: Name; server: ImapServer | Pop3Server; port: number }[] = [
+    { name: 'imapPort', server: createImapServer(imapDeps, options), port: config.imapPort },
+  ];
+  if (config.imapOffloadPort !== undefined) {
+    listeners.push({
+      name: 'imapOffloadPort',
+      server: createImapServer(imapDeps, { ...options, tlsOffloaded: true }),
+      port: config.imapOffloadPort,
+    });
+  } else if (tls) {
+    listeners.push({
+      name: 'imapTlsPort',
+      server: createImapServer(imapDeps, { ...options, secure: true }),
+      port: config.imapTlsPort,
+    });
+  }
   const pop3Deps = createPop3Deps(backend.store, backend.blobs, logger.child({ component: 'pop3' }), {
     onChanged: (account, mailbox) => imapDeps.notifier.touch(account, mailbox),
     lockTtlMs: config.pop3LockSeconds * 1000,
   });
-  const pop3Servers: Pop3Server[] = [createPop3Server(pop3Deps, options)];
-  if (tls) pop3Servers.push(createPop3Server(pop3Deps, { ...options, secure: true }));
+  listeners.push({ name: 'pop3Port', server: createPop3Server(pop3Deps, options), port: config.pop3Port });
+  if (config.pop3OffloadPort !== undefined) {
+    listeners.push({
+      name: 'pop3OffloadPort',
+      server: createPop3Server(pop3Deps, { ...options, tlsOffloaded: true }),
+      port: config.pop3OffloadPort,
+    });
+  } else if (tls) {
+    listeners.push({
+      name: 'pop3TlsPort',
+      server: createPop3Server(pop3Deps, { ...options, secure: true }),
+      port: config.pop3TlsPort,
+    });
+  }
   const close = async () => {
-    await Promise.all([...imapServers.map((s) => s.close()), ...pop3Servers.map((s) => s.close())]);
+    await Promise.all(listeners.map((l) => l.server.close()));
     imapDeps.notifier.close();
   };
-  const imapPorts: number[] = [];
-  const pop3Ports: number[] = [];
+  const ports: Partial<Record<Name, number>> = {};
   try {
-    const imapWanted = [config.imapPort, config.imapTlsPort];
-    for (const [i, imap] of imapServers.entries())
-      imapPorts.push(await listenNet(imap.server, imapWanted[i]!, config.host));
-    const pop3Wanted = [config.pop3Port, config.pop3TlsPort];
-    for (const [i, pop3] of pop3Servers.entries())
-      pop3Ports.push(await listenNet(pop3.server, pop3Wanted[i]!, config.host));
+    for (const listener of listeners)
+      ports[listener.name] = await listenNet(listener.server.server, listener.port, config.host);
   } catch (err) {
     await close().catch(() => undefined);
     throw err;
   }
   return {
-    imapPort: imapPorts[0]!,
-    ...(imapPorts[1] !== undefined ? { imapTlsPort: imapPorts[1] } : {}),
-    pop3Port: pop3Ports[0]!,
-    ...(pop3Ports[1] !== undefined ? { pop3TlsPort: pop3Ports[1] } : {}),
+    ...ports,
+    imapPort: ports.imapPort!,
+    pop3Port: ports.pop3Port!,
     touch: (account, mailbox) => imapDeps.notifier.touch(account, mailbox),
     close,
   };

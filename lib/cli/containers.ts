@@ -1,5 +1,7 @@
-import type { Config } from '../config.js';
-import { createLogger } from '../log.js';
+import { X509Certificate } from 'node:crypto';
+import { ENV_NAMES, type Config } from '../config.js';
+import { createLogger, type Logger } from '../log.js';
+import type { TlsFiles } from '../tls/certificate.js';
 import { openBackend } from '../app/backend.js';
 import { resolveTls, startAccess, startIngress } from '../app/mailroom.js';
 import { HealthServer } from '../app/health.js';
@@ -14,8 +16,10 @@ export type ContainerRole = 'smtp' | 'access';
  */
 export async function runContainer(role: ContainerRole, config: Config, json: boolean): Promise<void> {
   const logger = createLogger({ level: config.logLevel, pretty: json ? false : undefined });
-  const backend = await openBackend(config);
+  // The certificate first: a bad one is a ConfigError (exit 2) before anything is opened.
   const tls = await resolveTls(config);
+  logTls(logger, config, tls);
+  const backend = await openBackend(config);
   let running: { close(): Promise<void> };
   let listeners: Record<string, number | undefined>;
   if (role === 'smtp') {
@@ -25,6 +29,7 @@ export async function runContainer(role: ContainerRole, config: Config, json: bo
       smtp: ingress.smtpPort,
       submission: ingress.submissionPort,
       submissionTls: ingress.submissionTlsPort,
+      submissionOffload: ingress.submissionOffloadPort,
     };
   } else {
     const access = await startAccess(backend, config, logger, tls);
@@ -32,8 +37,10 @@ export async function runContainer(role: ContainerRole, config: Config, json: bo
     listeners = {
       imap: access.imapPort,
       imapTls: access.imapTlsPort,
+      imapOffload: access.imapOffloadPort,
       pop3: access.pop3Port,
       pop3Tls: access.pop3TlsPort,
+      pop3Offload: access.pop3OffloadPort,
     };
   }
   // A cheap call that proves the store answers (one GetItem on DynamoDB).
@@ -65,4 +72,48 @@ export async function runContainer(role: ContainerRole, config: Config, json: bo
     process.on('SIGTERM', onSignal);
   });
   logger.info('stopped');
+}
+
+/** Days before expiry from which every start warns. */
+const EXPIRY_WARNING_DAYS = 21;
+
+/**
+ * Says where the certificate came from and until when it is valid, and warns about what an
+ * operator must act on: a self-signed certificate (clients that verify refuse STARTTLS with
+ * it; MX senders mostly accept it), one about to expire, and the TLS offload listeners that
+ * must only be reachable through the load balancer.
+ */
+function logTls(logger: Logger, config: Config, tls: TlsFiles | undefined): void {
+  const source = config.tlsKeyPem ? 'environment' : config.tlsKey ? 'files' : 'self-signed';
+  const offload = {
+    submission: config.submissionOffloadPort,
+    imap: config.imapOffloadPort,
+    pop3: config.pop3OffloadPort,
+  };
+  if (Object.values(offload).some((port) => port !== undefined)) {
+    logger.info(
+      { offload },
+      'TLS offload listeners: their sessions count as TLS; only the load balancer may reach them',
+    );
+  }
+  if (!tls) {
+    logger.warn('no certificate (and no openssl to make one): STARTTLS is not offered');
+    return;
+  }
+  const cert = new X509Certificate(tls.cert);
+  const validTo = new Date(cert.validTo);
+  logger.info({ source, subject: cert.subject, validTo: validTo.toISOString() }, 'STARTTLS certificate');
+  if (source === 'self-signed') {
+    logger.warn(
+      `STARTTLS uses a self-signed certificate; set ${ENV_NAMES.tlsKeyPem} and ${ENV_NAMES.tlsCertPem} ` +
+        `(or ${ENV_NAMES.tlsKey} and ${ENV_NAMES.tlsCert}) to a certificate for ${config.hostname}`,
+    );
+  }
+  const daysLeft = (validTo.getTime() - Date.now()) / 86_400_000;
+  if (daysLeft < EXPIRY_WARNING_DAYS) {
+    logger.warn(
+      { validTo: validTo.toISOString() },
+      `the STARTTLS certificate expires in ${Math.floor(daysLeft)} days`,
+    );
+  }
 }

@@ -17,6 +17,12 @@ export interface ImapServerOptions {
   allowInsecureAuth: boolean;
   /** Implicit TLS (port 993) instead of plain text with STARTTLS (143). */
   secure?: boolean;
+  /**
+   * TLS terminated in front of this listener (the load balancer's 993): plain socket, but the
+   * session counts as TLS (LOGIN allowed, no STARTTLS). Only for a port that nothing but the
+   * load balancer can reach (lib/config.ts).
+   */
+  tlsOffloaded?: boolean;
   autologoutMs?: { unauthenticated: number; authenticated: number };
 }
 
@@ -46,15 +52,17 @@ export function createImapDeps(
 }
 
 export function createImapServer(deps: ImapDeps, options: ImapServerOptions): ImapServer {
-  const secureContext: SecureContext | undefined = options.tls
-    ? createSecureContext({ key: options.tls.key, cert: options.tls.cert })
-    : undefined;
+  const offloaded = Boolean(options.tlsOffloaded);
+  const secureContext: SecureContext | undefined =
+    options.tls && !offloaded
+      ? createSecureContext({ key: options.tls.key, cert: options.tls.cert })
+      : undefined;
   const sessions = new Set<ImapSession>();
   const onSocket = (socket: Socket) => {
     socket.setNoDelay(true);
     const session = new ImapSession(socket, deps, {
       hostname: options.hostname,
-      secure: Boolean(options.secure),
+      secure: Boolean(options.secure) || offloaded,
       secureContext,
       allowInsecureAuth: options.allowInsecureAuth,
       ...(options.autologoutMs ? { autologoutMs: options.autologoutMs } : {}),
@@ -64,7 +72,7 @@ export function createImapServer(deps: ImapDeps, options: ImapServerOptions): Im
     session.start();
   };
   const server =
-    options.secure && options.tls
+    options.secure && options.tls && !offloaded
       ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, onSocket)
       : createServer(onSocket);
   server.on('error', (err) => deps.logger.error({ err }, 'imap server error'));

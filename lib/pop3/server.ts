@@ -17,6 +17,12 @@ export interface Pop3ServerOptions {
   allowInsecureAuth: boolean;
   /** Implicit TLS (port 995) instead of plain text with STLS (110). */
   secure?: boolean;
+  /**
+   * TLS terminated in front of this listener (the load balancer's 995): plain socket, but the
+   * session counts as TLS (USER/PASS and AUTH allowed, no STLS). Only for a port that nothing
+   * but the load balancer can reach (lib/config.ts).
+   */
+  tlsOffloaded?: boolean;
   autologoutMs?: number;
 }
 
@@ -45,15 +51,17 @@ export function createPop3Deps(
 }
 
 export function createPop3Server(deps: Pop3Deps, options: Pop3ServerOptions): Pop3Server {
-  const secureContext = options.tls
-    ? createSecureContext({ key: options.tls.key, cert: options.tls.cert })
-    : undefined;
+  const offloaded = Boolean(options.tlsOffloaded);
+  const secureContext =
+    options.tls && !offloaded
+      ? createSecureContext({ key: options.tls.key, cert: options.tls.cert })
+      : undefined;
   const sessions = new Set<Pop3Session>();
   const onSocket = (socket: Socket) => {
     socket.setNoDelay(true);
     const session = new Pop3Session(socket, deps, {
       hostname: options.hostname,
-      secure: Boolean(options.secure),
+      secure: Boolean(options.secure) || offloaded,
       ...(secureContext ? { secureContext } : {}),
       allowInsecureAuth: options.allowInsecureAuth,
       ...(options.autologoutMs ? { autologoutMs: options.autologoutMs } : {}),
@@ -63,7 +71,7 @@ export function createPop3Server(deps: Pop3Deps, options: Pop3ServerOptions): Po
     session.start();
   };
   const server =
-    options.secure && options.tls
+    options.secure && options.tls && !offloaded
       ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, onSocket)
       : createServer(onSocket);
   server.on('error', (err) => deps.logger.error({ err }, 'pop3 server error'));

@@ -44,6 +44,12 @@ export interface SmtpOptions {
   allowInsecureAuth?: boolean;
   /** Implicit TLS (port 465). */
   secure?: boolean;
+  /**
+   * TLS terminated in front of this listener (the load balancer's 465): the socket is plain
+   * text but the session counts as TLS (AUTH allowed, no STARTTLS, "ESMTPSA" in Received:).
+   * Only for a port that nothing but the load balancer can reach (lib/config.ts).
+   */
+  tlsOffloaded?: boolean;
   tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
@@ -146,8 +152,11 @@ export function createSmtpServer(deps: SmtpDeps, options: SmtpOptions): SMTPServ
     name: options.hostname,
     banner: `Mailroom ${submission ? 'submission' : 'ESMTP'}`,
     size: options.maxMessageBytes,
-    secure: options.secure ?? false,
-    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : { hideSTARTTLS: true }),
+    // smtp-server's `secured`: the TLS handshake was done by someone else, the session is secure.
+    ...(options.tlsOffloaded ? { secure: true, secured: true } : { secure: options.secure ?? false }),
+    ...(options.tls && !options.tlsOffloaded
+      ? { key: options.tls.key, cert: options.tls.cert }
+      : { hideSTARTTLS: true }),
     authMethods: ['PLAIN', 'LOGIN'],
     authOptional: !submission,
     disabledCommands: submission ? [] : ['AUTH'],
