@@ -69,3 +69,10 @@ export const IDLE_MAX_MS = AUTOLOGOUT_AUTHENTICATED_MS;
  * creating folders in a loop, and is answered NO [LIMIT] (RFC 5530 §3).
  */
 export const MAX_MAILBOXES_PER_ACCOUNT = 1000;
+
+/**
+ * An IDLE session hears `* OK Still here` this often when nothing else happened, so NAT
+ * boxes and load balancers keep the flow (an AWS NLB drops a TLS flow after 350 s of
+ * silence) and the client sees the server is alive.
+ */
+export const IDLE_KEEPALIVE_MS = 4 * 60 * 1000;

@@ -24,6 +24,8 @@ export interface ImapServerOptions {
    */
   tlsOffloaded?: boolean;
   autologoutMs?: { unauthenticated: number; authenticated: number };
+  /** How often IDLE sends a keepalive line; default IDLE_KEEPALIVE_MS. */
+  idleKeepaliveMs?: number;
 }
 
 export interface ImapServer {
@@ -66,6 +68,7 @@ export function createImapServer(deps: ImapDeps, options: ImapServerOptions): Im
       secureContext,
       allowInsecureAuth: options.allowInsecureAuth,
       ...(options.autologoutMs ? { autologoutMs: options.autologoutMs } : {}),
+      ...(options.idleKeepaliveMs ? { idleKeepaliveMs: options.idleKeepaliveMs } : {}),
     });
     sessions.add(session);
     socket.once('close', () => sessions.delete(session));

@@ -46,6 +46,8 @@ export interface ImapSessionOptions {
   secureContext?: SecureContext;
   /** LOGIN and AUTHENTICATE without TLS (dev on loopback only). */
   allowInsecureAuth: boolean;
+  /** How often IDLE sends `* OK Still here`; default IDLE_KEEPALIVE_MS. */
+  idleKeepaliveMs?: number;
   /** Autologout timers (RFC 3501 §5.4); defaults from limits.ts. */
   autologoutMs?: { unauthenticated: number; authenticated: number };
 }

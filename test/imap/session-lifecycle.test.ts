@@ -33,6 +33,7 @@ describe('IMAP session lifecycle', () => {
       tls,
       allowInsecureAuth: false,
       autologoutMs: { unauthenticated: 300, authenticated: 600 },
+      idleKeepaliveMs: 100,
     });
     await new Promise<void>((resolve) => imap.server.listen(0, '127.0.0.1', resolve));
     port = (imap.server.address() as AddressInfo).port;
@@ -85,6 +86,19 @@ describe('IMAP session lifecycle', () => {
     await store.expunge(USER, 'INBOX', [1]);
     const noop = await client.command('NOOP');
     expect(noop.untagged).toEqual(['* VANISHED 1']);
+    client.close();
+  });
+
+  it('keeps a quiet IDLE alive with untagged OK lines (load balancers drop silent flows)', async () => {
+    const client = await tlsLogin();
+    await client.command('SELECT INBOX');
+    client.write('i1 IDLE\r\n');
+    expect(await client.line(1000)).toBe('+ idling');
+    const started = Date.now();
+    expect(await client.line(1000)).toBe('* OK Still here');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(80);
+    client.write('DONE\r\n');
+    expect(await client.line(1000)).toMatch(/^i1 OK/);
     client.close();
   });
 
