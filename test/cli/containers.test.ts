@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { startCliProcess, runCli } from '../helpers/dev-process.js';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ROOT, startCliProcess, runCli } from '../helpers/dev-process.js';
 import { tempDir } from '../helpers/mailroom.js';
 
 /*
@@ -67,6 +70,31 @@ describe('container entry points', () => {
     expect(await health(Number(ready.health))).toEqual({ status: 503, body: { status: 'draining' } });
     expect(await greeting(Number(ready.pop3))).toMatch(/^\+OK/);
     expect(await access.exited).toBe(0);
+  });
+
+  it('bin/mailroom.js runs the CLI in its own process, so SIGTERM reaches it and it drains', async () => {
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'mailroom.js'), '--json', '--data-dir', dataDir, 'access'],
+      {
+        env: { ...process.env, ...PORTS_0 },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const lines = createInterface({ input: child.stdout! });
+      lines.on('line', (line) => {
+        if (line.startsWith('{"ready"'))
+          resolve((JSON.parse(line) as { ready: Record<string, unknown> }).ready);
+      });
+      void exited.then((code) => reject(new Error(`exited ${code} before ready`)));
+    });
+    expect(await greeting(Number(ready.imap))).toMatch(/^\* OK/);
+    // The pid is the CLI's own: a wrapper that spawned it would die here and orphan the server.
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await expect(greeting(Number(ready.imap))).rejects.toThrow();
   });
 
   it('mailroom smtp serves MX and submission only', async () => {
