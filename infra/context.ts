@@ -13,6 +13,8 @@ export interface MailroomContext {
   ingress: 'containers' | 'ses';
   /** An existing ACM certificate for mailHost (`-c certificateArn=...`); else one is made (DNS-validated with the zone). */
   certificateArn?: string;
+  /** A Secrets Manager secret {"key","cert"} (PEM) for STARTTLS in the containers (`-c tlsSecretArn=...`); else an empty one is made to fill. */
+  tlsSecretArn?: string;
 }
 
 export class ContextError extends Error {
@@ -50,11 +52,13 @@ export function readContext(get: (key: string) => unknown): MailroomContext {
     throw new ContextError(`context ingress must be "containers" or "ses", got ${JSON.stringify(ingress)}`);
   }
   const certificateArn = text('certificateArn');
+  const tlsSecretArn = text('tlsSecretArn');
   return {
     domains,
     ...(zoneId && zoneName ? { hostedZone: { id: zoneId, name: zoneName.toLowerCase() } } : {}),
     mailHost: (text('mailHost') ?? `mail.${domains[0]!}`).toLowerCase(),
     ingress,
     ...(certificateArn ? { certificateArn } : {}),
+    ...(tlsSecretArn ? { tlsSecretArn } : {}),
   };
 }
