@@ -157,19 +157,8 @@ interface RouteItem extends Key {
   createdAt: number;
 }
 
-interface MailboxItem extends Key {
-  id: string;
-  account: string;
-  name: string;
-  specialUse: SpecialUse | null;
-  uidValidity: number;
-  uidNext: number;
-  highestModseq: number;
-  subscribed: boolean;
-  messages: number;
-  unseen: number;
-  createdAt: number;
-}
+/** A mailbox as the port describes it, under its key. */
+type MailboxItem = Key & Mailbox;
 
 interface StateItem extends Key {
   uid: number;
