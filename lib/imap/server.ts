@@ -1,9 +1,9 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
+import type { Server } from 'node:net';
 import type { BlobStore } from '../blob/types.js';
 import type { Store } from '../store/types.js';
 import type { Logger } from '../log.js';
 import type { TlsFiles } from '../tls/certificate.js';
+import { createSessionListener } from '../net/listener.js';
 import { createAuthenticator } from '../auth/password.js';
 import { ImapSession, type ImapDeps } from './session.js';
 import { MailboxNotifier } from './notifier.js';
@@ -54,31 +54,17 @@ export function createImapDeps(
 }
 
 export function createImapServer(deps: ImapDeps, options: ImapServerOptions): ImapServer {
-  const offloaded = Boolean(options.tlsOffloaded);
-  const secureContext: SecureContext | undefined =
-    options.tls && !offloaded
-      ? createSecureContext({ key: options.tls.key, cert: options.tls.cert })
-      : undefined;
-  const sessions = new Set<ImapSession>();
-  const onSocket = (socket: Socket) => {
-    socket.setNoDelay(true);
+  const { server, sessions } = createSessionListener(options, deps.logger, (socket, security) => {
     const session = new ImapSession(socket, deps, {
       hostname: options.hostname,
-      secure: Boolean(options.secure) || offloaded,
-      secureContext,
+      ...security,
       allowInsecureAuth: options.allowInsecureAuth,
       ...(options.autologoutMs ? { autologoutMs: options.autologoutMs } : {}),
       ...(options.idleKeepaliveMs ? { idleKeepaliveMs: options.idleKeepaliveMs } : {}),
     });
-    sessions.add(session);
-    socket.once('close', () => sessions.delete(session));
     session.start();
-  };
-  const server =
-    options.secure && options.tls && !offloaded
-      ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, onSocket)
-      : createServer(onSocket);
-  server.on('error', (err) => deps.logger.error({ err }, 'imap server error'));
+    return session;
+  });
   return {
     server,
     sessions,

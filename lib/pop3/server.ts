@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as machineName } from 'node:os';
-import { createServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer } from 'node:tls';
+import type { Server } from 'node:net';
 import type { BlobStore } from '../blob/types.js';
 import type { Store } from '../store/types.js';
 import type { Logger } from '../log.js';
 import type { TlsFiles } from '../tls/certificate.js';
+import { createSessionListener } from '../net/listener.js';
 import { createAuthenticator } from '../auth/password.js';
 import { Pop3Session, type Pop3Deps } from './session.js';
 import { pop3Commands } from './commands/index.js';
@@ -51,30 +51,16 @@ export function createPop3Deps(
 }
 
 export function createPop3Server(deps: Pop3Deps, options: Pop3ServerOptions): Pop3Server {
-  const offloaded = Boolean(options.tlsOffloaded);
-  const secureContext =
-    options.tls && !offloaded
-      ? createSecureContext({ key: options.tls.key, cert: options.tls.cert })
-      : undefined;
-  const sessions = new Set<Pop3Session>();
-  const onSocket = (socket: Socket) => {
-    socket.setNoDelay(true);
+  const { server, sessions } = createSessionListener(options, deps.logger, (socket, security) => {
     const session = new Pop3Session(socket, deps, {
       hostname: options.hostname,
-      secure: Boolean(options.secure) || offloaded,
-      ...(secureContext ? { secureContext } : {}),
+      ...security,
       allowInsecureAuth: options.allowInsecureAuth,
       ...(options.autologoutMs ? { autologoutMs: options.autologoutMs } : {}),
     });
-    sessions.add(session);
-    socket.once('close', () => sessions.delete(session));
     session.start();
-  };
-  const server =
-    options.secure && options.tls && !offloaded
-      ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, onSocket)
-      : createServer(onSocket);
-  server.on('error', (err) => deps.logger.error({ err }, 'pop3 server error'));
+    return session;
+  });
   return {
     server,
     sessions,
