@@ -128,7 +128,11 @@ async function apply(
   switch (action.type) {
     case 'deliver': {
       // A route may name a folder that was deleted since: file into INBOX rather than fail.
-      const folder = (await deps.store.getMailbox(action.account, action.folder)) ? action.folder : 'INBOX';
+      // (INBOX itself always exists: no read for it.)
+      const folder =
+        action.folder === 'INBOX' || (await deps.store.getMailbox(action.account, action.folder))
+          ? action.folder
+          : 'INBOX';
       const appended = await deps.store.appendMessage(
         action.account,
         folder,
