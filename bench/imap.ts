@@ -12,7 +12,7 @@
  * Never asserts. See bench/README.md for how to read the numbers.
  */
 import { positiveInt } from './args.js';
-import { machineLine, note, out, startBenchRun } from './run.js';
+import { machineLine, note, out, startBenchRun, waitForGreeting } from './run.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -137,18 +137,8 @@ class LoadGenerator extends LoadChild<LoadRequest> {
 }
 
 /** Resolves once an IMAP greeting can be read on the port. */
-async function waitForImap(port: number, seconds = 15): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    try {
-      const client = await ImapLineClient.open(port, HOST, 2_000);
-      client.close();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`nothing answers IMAP on ${HOST}:${port}`, { cause: err });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+function waitForImap(port: number): Promise<void> {
+  return waitForGreeting(`IMAP on ${HOST}:${port}`, () => ImapLineClient.open(port, HOST, 2_000));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@
  * Never asserts. See bench/README.md for how to read the numbers.
  */
 import { positiveInt } from './args.js';
-import { machineLine, note, out, startBenchRun } from './run.js';
+import { machineLine, note, out, startBenchRun, waitForGreeting } from './run.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -138,18 +138,8 @@ class LoadGenerator extends LoadChild<LoadRequest> {
 }
 
 /** Resolves once a POP3 greeting can be read on the port. */
-async function waitForPop3(port: number, seconds = 15): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    try {
-      const client = await Pop3LineClient.open(port, HOST, 2_000);
-      client.close();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`nothing answers POP3 on ${HOST}:${port}`, { cause: err });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+function waitForPop3(port: number): Promise<void> {
+  return waitForGreeting(`POP3 on ${HOST}:${port}`, () => Pop3LineClient.open(port, HOST, 2_000));
 }
 
 // ---------------------------------------------------------------------------------------

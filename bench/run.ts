@@ -51,3 +51,21 @@ export async function startBenchRun(name: string): Promise<BenchRun> {
   process.on('SIGTERM', onSignal);
   return { root, stopped: () => interrupted, atExit: (cleanup) => void cleanups.push(cleanup) };
 }
+
+/** Resolves once `open` gets a greeting from the server (`what` names it in the error); retries for `seconds`. */
+export async function waitForGreeting(
+  what: string,
+  open: () => Promise<{ close(): void }>,
+  seconds = 15,
+): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    try {
+      (await open()).close();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`nothing answers ${what}`, { cause: err });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}

@@ -5,6 +5,7 @@ import type { TlsFiles } from '../tls/certificate.js';
 import { openBackend } from '../app/backend.js';
 import { resolveTls, startAccess, startIngress } from '../app/mailroom.js';
 import { HealthServer } from '../app/health.js';
+import { runUntilSignal } from './signals.js';
 
 export type ContainerRole = 'smtp' | 'access';
 
@@ -50,28 +51,14 @@ export async function runContainer(role: ContainerRole, config: Config, json: bo
   if (json) process.stdout.write(JSON.stringify({ ready }) + '\n');
   else logger.info(ready, `mailroom ${role} ready`);
 
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      logger.info({ signal, drainSeconds: config.drainSeconds }, 'draining: health check now 503');
-      health.drain();
-      setTimeout(() => {
-        running
-          .close()
-          .then(() => backend.close())
-          .then(() => health.close())
-          .then(resolve, (err: unknown) => {
-            logger.error({ err }, 'stop failed');
-            resolve();
-          });
-      }, config.drainSeconds * 1000);
-    };
-    const onSignal = (signal: NodeJS.Signals) => shutdown(signal);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+  await runUntilSignal(logger, async (signal) => {
+    logger.info({ signal, drainSeconds: config.drainSeconds }, 'draining: health check now 503');
+    health.drain();
+    await new Promise((resolve) => setTimeout(resolve, config.drainSeconds * 1000));
+    await running.close();
+    await backend.close();
+    await health.close();
   });
-  logger.info('stopped');
 }
 
 /** Days before expiry from which every start warns. */

@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import { createLogger } from '../log.js';
 import { startMailroom } from '../app/mailroom.js';
 import { bootstrapFirstStart } from '../app/bootstrap.js';
+import { runUntilSignal } from './signals.js';
 
 /** `mailroom dev`: the whole system in this process until SIGINT or SIGTERM. */
 export async function runDev(config: Config, json: boolean): Promise<void> {
@@ -67,20 +68,8 @@ export async function runDev(config: Config, json: boolean): Promise<void> {
     process.stdout.write(lines.join('\n') + '\n');
   }
 
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      logger.info({ signal }, 'stopping: no new connections, finishing sessions and the batch in hand');
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      running.stop().then(resolve, (err: unknown) => {
-        logger.error({ err }, 'stop failed');
-        resolve();
-      });
-    };
-    const onInt = () => shutdown('SIGINT');
-    const onTerm = () => shutdown('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+  await runUntilSignal(logger, async (signal) => {
+    logger.info({ signal }, 'stopping: no new connections, finishing sessions and the batch in hand');
+    await running.stop();
   });
-  logger.info('stopped');
 }

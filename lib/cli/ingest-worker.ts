@@ -3,6 +3,7 @@ import { createLogger } from '../log.js';
 import { openBackend } from '../app/backend.js';
 import { LocalRunner } from '../runner/local-runner.js';
 import { createIngestHandler } from '../../functions/ingest.js';
+import { runUntilSignal } from './signals.js';
 
 /**
  * `mailroom ingest`: the poller that stands in for Lambda's SQS event source where there is
@@ -24,21 +25,9 @@ export async function runIngestWorker(config: Config, json: boolean): Promise<vo
   const ready = { role: 'ingest', backend: backend.kind };
   if (json) process.stdout.write(JSON.stringify({ ready }) + '\n');
   else logger.info(ready, 'mailroom ingest ready');
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      logger.info({ signal }, 'stopping: finishing the batch in hand');
-      runner
-        .stop()
-        .then(() => backend.close())
-        .then(resolve, (err: unknown) => {
-          logger.error({ err }, 'stop failed');
-          resolve();
-        });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+  await runUntilSignal(logger, async (signal) => {
+    logger.info({ signal }, 'stopping: finishing the batch in hand');
+    await runner.stop();
+    await backend.close();
   });
-  logger.info('stopped');
 }

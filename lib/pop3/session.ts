@@ -153,19 +153,17 @@ export class Pop3Session {
     });
     if (!meta) throw new Pop3Error(`Message ${index + 1} was removed by another client`);
     const encoder = new Pop3Encoder(bodyLines);
+    const status =
+      bodyLines === undefined ? `+OK ${maildrop.size(index)} octets` : '+OK Top of message follows';
     // A message of ordinary size is read whole (one read, much cheaper than a stream);
     // a big one streams, so memory stays flat whatever its size.
     if (maildrop.size(index) <= WHOLE_READ_BYTES) {
       const raw = await this.deps.blobs.getBuffer(meta.blobKey);
-      this.send(
-        bodyLines === undefined ? `+OK ${maildrop.size(index)} octets` : '+OK Top of message follows',
-      );
+      this.send(status);
       for (const part of encoder.push(raw)) this.output.push(part);
     } else {
       const stream = await this.deps.blobs.get(meta.blobKey);
-      this.send(
-        bodyLines === undefined ? `+OK ${maildrop.size(index)} octets` : '+OK Top of message follows',
-      );
+      this.send(status);
       try {
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           if (this.closed) break;
