@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
-import { connectWithTimeout } from './connect.js';
+import { LineClient, UnexpectedReplyError, connectWithTimeout } from './connect.js';
+
+export { UnexpectedReplyError };
 import { performance } from 'node:perf_hooks';
 
 /** The tagged reply that ended a command, and what came before it. */
@@ -13,18 +15,6 @@ export interface Reply {
   lines: string[];
   /** From handing the command to the kernel to reading the tagged line. */
   ms: number;
-}
-
-/** The server answered NO or BAD, or something else than the step expects. */
-export class UnexpectedReplyError extends Error {
-  readonly code = 'UNEXPECTED_REPLY';
-  constructor(
-    readonly step: string,
-    readonly reply: string,
-  ) {
-    super(`${step}: ${reply.slice(0, 200)}`);
-    this.name = 'UnexpectedReplyError';
-  }
 }
 
 interface Waiter {
@@ -49,24 +39,15 @@ const LITERAL_AT_END = /\{(\d+)\+?\}$/;
  * tagged status. Kept this small so that it costs little and the same next to either
  * server; imapflow parses every response into objects, which would be measured too.
  */
-export class ImapLineClient {
-  private pending: Buffer = Buffer.alloc(0);
+export class ImapLineClient extends LineClient<Waiter> {
   /** Octets of a literal still to skip. */
   private literalLeft = 0;
   /** First line of the response being read (the part before its first literal). */
   private head: string | undefined;
-  private waiter: Waiter | undefined;
-  private failure: Error | undefined;
   private nextTag = 1;
 
-  private constructor(
-    private readonly socket: Socket,
-    private readonly timeoutMs: number,
-  ) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new Error('connection closed by server')));
+  private constructor(socket: Socket, timeoutMs: number) {
+    super(socket, timeoutMs);
   }
 
   /** Connects and reads the greeting, which must be `* OK` (RFC 3501 §7.1.1; PREAUTH is not expected). */
@@ -129,10 +110,6 @@ export class ImapLineClient {
     }
   }
 
-  close(): void {
-    this.socket.destroy();
-  }
-
   /** The connection failed or the server closed it. */
   get closed(): boolean {
     return this.failure !== undefined;
@@ -168,7 +145,7 @@ export class ImapLineClient {
     });
   }
 
-  private onData(chunk: Buffer): void {
+  protected onData(chunk: Buffer): void {
     let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     let at = 0;
     while (at < buf.length) {
@@ -230,14 +207,5 @@ export class ImapLineClient {
       lines: waiter.lines,
       ms: performance.now() - waiter.start,
     });
-  }
-
-  private fail(err: Error): void {
-    this.failure ??= err;
-    const waiter = this.waiter;
-    if (!waiter) return;
-    this.waiter = undefined;
-    clearTimeout(waiter.timer);
-    waiter.reject(err);
   }
 }

@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { connectWithTimeout } from './connect.js';
+import { LineClient, UnexpectedReplyError, connectWithTimeout } from './connect.js';
+
+export { UnexpectedReplyError };
 
 /** A single-line reply, or the status line of a multi-line one. */
 export interface Pop3Reply {
@@ -20,18 +22,6 @@ export interface Pop3MultiReply extends Pop3Reply {
   lines: string[];
   /** From handing the command to the kernel to the first octet of the reply. */
   firstByteMs: number;
-}
-
-/** The server answered -ERR, or something else than the step expects. */
-export class UnexpectedReplyError extends Error {
-  readonly code = 'UNEXPECTED_REPLY';
-  constructor(
-    readonly step: string,
-    readonly reply: string,
-  ) {
-    super(`${step}: ${reply.slice(0, 200)}`);
-    this.name = 'UnexpectedReplyError';
-  }
 }
 
 interface Waiter {
@@ -62,23 +52,14 @@ const DOT = 0x2e;
  * that ends the reply; so that a 20 MB RETR costs this side little and the same next to
  * either server.
  */
-export class Pop3LineClient {
-  private pending: Buffer = Buffer.alloc(0);
-  private waiter: Waiter | undefined;
-  private failure: Error | undefined;
+export class Pop3LineClient extends LineClient<Waiter> {
   /** In a multi-line body: the next octet starts a line. */
   private atLineStart = true;
   /** A line that started with "." so far: 1 = ".", 2 = ".\r" (CRLF "." CRLF ends the body). */
   private dotState = 0;
 
-  private constructor(
-    private readonly socket: Socket,
-    private readonly timeoutMs: number,
-  ) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new Error('connection closed by server')));
+  private constructor(socket: Socket, timeoutMs: number) {
+    super(socket, timeoutMs);
   }
 
   /** Connects and reads the greeting, which must be `+OK` (RFC 1939 §4). */
@@ -125,10 +106,6 @@ export class Pop3LineClient {
     }
   }
 
-  close(): void {
-    this.socket.destroy();
-  }
-
   private wait(multiline: boolean, collect: boolean, timeoutMs: number): Promise<Pop3MultiReply> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
@@ -154,7 +131,7 @@ export class Pop3LineClient {
     });
   }
 
-  private onData(chunk: Buffer): void {
+  protected onData(chunk: Buffer): void {
     const waiter = this.waiter;
     if (waiter && waiter.firstByte === undefined) waiter.firstByte = performance.now();
     let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
@@ -252,15 +229,6 @@ export class Pop3LineClient {
       lines: w.lines,
       firstByteMs: (w.firstByte ?? now) - w.start,
     });
-  }
-
-  private fail(err: Error): void {
-    this.failure ??= err;
-    const waiter = this.waiter;
-    if (!waiter) return;
-    this.waiter = undefined;
-    clearTimeout(waiter.timer);
-    waiter.reject(err);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { connectWithTimeout } from './connect.js';
+import { LineClient, connectWithTimeout, type PendingReply } from './connect.js';
 import { performance } from 'node:perf_hooks';
 
 /** One complete SMTP reply: the code and the text of its last line. */
@@ -26,20 +26,9 @@ export class UnexpectedReplyError extends Error {
  * costs little next to the server it measures; nodemailer's transport builds and
  * encodes the message on every send, which would be measured too.
  */
-export class SmtpLineClient {
-  private pending: Buffer = Buffer.alloc(0);
-  private waiter:
-    { resolve: (reply: Reply) => void; reject: (err: Error) => void; timer: NodeJS.Timeout } | undefined;
-  private failure: Error | undefined;
-
-  private constructor(
-    private readonly socket: Socket,
-    private readonly timeoutMs: number,
-  ) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new Error('connection closed by server')));
+export class SmtpLineClient extends LineClient<PendingReply & { resolve: (reply: Reply) => void }> {
+  private constructor(socket: Socket, timeoutMs: number) {
+    super(socket, timeoutMs);
   }
 
   /** Connects and reads the greeting, which must be 220 (RFC 5321 §4.2). */
@@ -81,10 +70,6 @@ export class SmtpLineClient {
     }
   }
 
-  close(): void {
-    this.socket.destroy();
-  }
-
   private expect(step: string, reply: Reply, code: number): Reply {
     if (reply.code !== code) throw new UnexpectedReplyError(step, reply);
     return reply;
@@ -104,7 +89,7 @@ export class SmtpLineClient {
     });
   }
 
-  private onData(chunk: Buffer): void {
+  protected onData(chunk: Buffer): void {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     // A reply ends at the first line "NNN " or "NNN" (RFC 5321 §4.2.1: "NNN-" continues).
     let start = 0;
@@ -124,14 +109,5 @@ export class SmtpLineClient {
         return;
       }
     }
-  }
-
-  private fail(err: Error): void {
-    this.failure ??= err;
-    const waiter = this.waiter;
-    if (!waiter) return;
-    this.waiter = undefined;
-    clearTimeout(waiter.timer);
-    waiter.reject(err);
   }
 }
