@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import { LineClient, UnexpectedReplyError, connectWithTimeout } from './connect.js';
+import { performance } from 'node:perf_hooks';
 
 export { UnexpectedReplyError };
-import { performance } from 'node:perf_hooks';
 
 /** The tagged reply that ended a command, and what came before it. */
 export interface Reply {
