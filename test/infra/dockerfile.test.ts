@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { App, AssetStaging, IgnoreMode, Stack, Validations } from 'aws-cdk-lib';
+import { App, IgnoreMode, Stack, Validations } from 'aws-cdk-lib';
 import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 
 /*
@@ -152,9 +152,6 @@ describe('the image, simulated from the build context the CDK stages', () => {
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'mailroom-image-'));
-    // A test file that ran earlier in this worker may have staged the same asset into an
-    // output directory that is gone now; aws-cdk-lib's process-wide cache would point there.
-    AssetStaging.clearAssetHashCache();
     // GIVEN the context exactly as ContainerImage.fromAsset(ROOT) stages it.
     const app = new App({ outdir: join(work, 'cdk.out') });
     const stack = new Stack(app, 'ImageTest');
@@ -167,7 +164,12 @@ describe('the image, simulated from the build context the CDK stages', () => {
       ignoreMode: IgnoreMode.DOCKER,
     });
     app.synth();
-    context = join(work, 'cdk.out', `asset.${asset.assetHash}`);
+    // aws-cdk-lib names the staged directory asset.<hash><extension of the source>: a clone
+    // in /tmp/tmp.AbC123 stages into asset.<hash>.AbC123.
+    const staged = (await readdir(join(work, 'cdk.out'))).find((name) =>
+      name.startsWith(`asset.${asset.assetHash}`),
+    );
+    context = join(work, 'cdk.out', staged!);
 
     // WHEN the runtime stage's COPY lines are applied (WORKDIR /app is `image`).
     image = join(work, 'app');
