@@ -190,7 +190,9 @@ export interface MailStore {
 
   /**
    * Adds a message with the next UID and MODSEQ. With an idempotency key, a second call
-   * with the same key adds nothing and returns the first result with duplicate: true.
+   * with the same key for the same mailbox adds nothing and returns the first result with
+   * duplicate: true. A key belongs to its mailbox: the same key in another mailbox (or in a
+   * mailbox deleted and made again) is another message. Ingest keys by job and folder.
    */
   appendMessage(
     account: string,

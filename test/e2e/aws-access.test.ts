@@ -25,6 +25,14 @@ import { ingestJob, sqsEvent } from '../helpers/sqs.js';
  * fed an SQS-shaped event.
  */
 
+/** Words that do not compress much: `length` characters of them. */
+function noise(length: number): string {
+  let text = '';
+  for (let i = 1; text.length < length; i++)
+    text += ((i * 2654435761) >>> 0).toString(36) + (i % 12 ? ' ' : '\r\n');
+  return text;
+}
+
 describe('IMAP and POP3 on the aws backend (DynamoDB + S3 on emulators)', () => {
   let stack: AwsStack;
   let backend: Backend;
@@ -53,6 +61,8 @@ describe('IMAP and POP3 on the aws backend (DynamoDB + S3 on emulators)', () => 
     for (const raw of [
       plainMessage(uniqueTag('aws1'), '.dot first\r\nsecond\r\n'),
       cyrillicMessage('koi8-r', uniqueTag('aws2'), 'Привет из облака', 'Текст письма'),
+      // Text too long to keep inline: the store keeps none, SEARCH reads it from S3.
+      plainMessage(uniqueTag('aws3'), `${noise(4000)}\r\nquasiparticle\r\n${noise(2000)}\r\n`),
     ]) {
       delivered.push({ meta: await deliverByLambda(raw), raw });
     }
@@ -87,6 +97,8 @@ describe('IMAP and POP3 on the aws backend (DynamoDB + S3 on emulators)', () => 
       expect(cyrillic && cyrillic.envelope?.subject).toMatch(/^Привет из облака/);
       const found = await client.search({ body: 'письма' }, { uid: true });
       expect(found).toEqual([delivered[1]!.meta.uid]);
+      const deep = await client.search({ body: 'quasiparticle' }, { uid: true });
+      expect(deep).toEqual([delivered[2]!.meta.uid]);
     } finally {
       await client.logout();
     }

@@ -66,7 +66,14 @@ function instrumentedClient() {
         failures.set(command, left - 1);
       }
       (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
-      const result = await next(args);
+      let result: Awaited<ReturnType<typeof next>>;
+      try {
+        result = await next(args);
+      } catch (err) {
+        // A failed conditional write is billed like one that succeeds.
+        calls.push({ command, capacity: 0 });
+        throw err;
+      }
       const consumed = (result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] })
         .ConsumedCapacity;
       const list = consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
@@ -162,19 +169,17 @@ describe('DynamoDbStore on DynamoDB Local', () => {
     await expectCalls('getPasswordHash', () => store.getPasswordHash(ALICE), { GetItem: 1 });
 
     // Delivery, with and without an idempotency key, and its repetition.
+    // No transaction: claim (metadata put), state put, mailbox update.
     await expectCalls('appendMessage', () => store.appendMessage(ALICE, 'INBOX', makeNewMessage()), {
       GetItem: 1,
-      BatchWriteItem: 1,
-      TransactWriteItems: 1,
+      PutItem: 2,
+      UpdateItem: 1,
     });
     const deliver = () =>
       store.appendMessage(ALICE, 'INBOX', makeNewMessage(), { idempotencyKey: 'job-1:alice' });
-    await expectCalls('appendMessage (key)', deliver, {
-      GetItem: 2,
-      BatchWriteItem: 1,
-      TransactWriteItems: 1,
-    });
-    await expectCalls('appendMessage (repeated key)', deliver, { GetItem: 2 });
+    await expectCalls('appendMessage (key)', deliver, { GetItem: 1, PutItem: 2, UpdateItem: 1 });
+    // The claim is there: read it, then the state it names.
+    await expectCalls('appendMessage (repeated key)', deliver, { GetItem: 3, PutItem: 1 });
 
     // IMAP: LIST, STATUS, SELECT, FETCH, STORE, IDLE, COPY, EXPUNGE
     await expectCalls('listMailboxes', () => store.listMailboxes(ALICE), { Query: 1 });
@@ -197,7 +202,16 @@ describe('DynamoDbStore on DynamoDB Local', () => {
       () => store.updateFlags(ALICE, 'INBOX', [1, 2, 3, 4, 5], 'add', ['\\Seen']),
       { GetItem: 1, BatchGetItem: 1, TransactWriteItems: 1 },
     );
-    await expectCalls('changesSince', () => store.changesSince(ALICE, 'INBOX', 1), { GetItem: 1, Query: 1 });
+    // The change log for flags and expunges, the top of the state items for appends.
+    await expectCalls('changesSince', () => store.changesSince(ALICE, 'INBOX', 1), { GetItem: 1, Query: 2 });
+    await expectCalls(
+      'changesSince (nothing new)',
+      async () => {
+        const box = (await store.getMailbox(ALICE, 'INBOX'))!;
+        return store.changesSince(ALICE, 'INBOX', box.highestModseq);
+      },
+      { GetItem: 2 },
+    );
     await expectCalls(
       'copyMessages (3 messages)',
       () => store.copyMessages(ALICE, 'INBOX', [1, 2, 3], 'Archive'),
@@ -281,9 +295,165 @@ describe('DynamoDbStore on DynamoDB Local', () => {
     expect([first!.duplicate, second!.duplicate].sort()).toEqual([false, true]);
     expect(first!.uid).toBe(second!.uid);
     expect(await store.getMailbox(ALICE, 'INBOX')).toMatchObject({ messages: 1 });
-    // The loser's content was removed again: one state item, one metadata and one text item.
+    // Both wrote the one claim (the metadata item, with the short text inline) and one state.
     const items = await partition(`B#${first!.mailboxId}`);
-    expect(items.filter((sk) => sk.startsWith('K#'))).toHaveLength(2);
+    expect(items.filter((sk) => sk.startsWith('K#'))).toHaveLength(1);
+    expect(items.filter((sk) => sk.startsWith('S#'))).toHaveLength(1);
+  });
+
+  describe('an append that stopped before it was published', () => {
+    // The third write of an append (the mailbox update) fails, as if the process died there:
+    // the claim and the state item are written, UIDNEXT has not moved.
+    async function stoppedAppend(options: { idempotencyKey?: string; flags?: string[] } = {}) {
+      tools.failNth('UpdateItem', 1);
+      const message = makeNewMessage(options.flags ? { flags: options.flags } : {});
+      await expect(store.appendMessage(ALICE, 'INBOX', message, options)).rejects.toBeInstanceOf(StoreError);
+      return message;
+    }
+
+    it('is seen by no reader, and the next append publishes it first', async () => {
+      // Prepare
+      await store.appendMessage(ALICE, 'INBOX', makeNewMessage());
+      await stoppedAppend();
+      const before = (await store.getMailbox(ALICE, 'INBOX'))!;
+
+      // Assess: invisible
+      expect(before).toMatchObject({ uidNext: 2, messages: 1 });
+      expect((await store.listMessageStates(ALICE, 'INBOX')).map((m) => m.uid)).toEqual([1]);
+      expect((await store.listMessages(ALICE, 'INBOX')).map((m) => m.uid)).toEqual([1]);
+      expect(await store.getMessage(ALICE, 'INBOX', 2)).toBeUndefined();
+      expect((await store.updateFlags(ALICE, 'INBOX', [2], 'add', ['\\Seen'])).updated).toEqual([]);
+      expect(await store.expunge(ALICE, 'INBOX', [2])).toEqual([]);
+      expect((await store.copyMessages(ALICE, 'INBOX', [2], 'Archive')).mapping).toEqual([]);
+      expect(await store.changesSince(ALICE, 'INBOX', 0)).toHaveLength(1);
+
+      // Act
+      const next = await store.appendMessage(ALICE, 'INBOX', makeNewMessage());
+
+      // Assess: published, in order
+      expect(next.uid).toBe(3);
+      expect((await store.listMessageStates(ALICE, 'INBOX')).map((m) => m.uid)).toEqual([1, 2, 3]);
+      expect(await store.getMailbox(ALICE, 'INBOX')).toMatchObject({ uidNext: 4, messages: 3, unseen: 3 });
+      const changes = await store.changesSince(ALICE, 'INBOX', 0);
+      expect(changes.map((c) => [c.kind, c.uid])).toEqual([
+        ['append', 1],
+        ['append', 2],
+        ['append', 3],
+      ]);
+      expect(changes.map((c) => c.modseq)).toEqual([...changes.map((c) => c.modseq)].sort((a, b) => a - b));
+    });
+
+    it('is published by a COPY into the mailbox before the copies', async () => {
+      // Prepare
+      await store.appendMessage(ALICE, 'Archive', makeNewMessage());
+      await stoppedAppend();
+
+      // Act
+      const copied = await store.copyMessages(ALICE, 'Archive', [1], 'INBOX');
+
+      // Assess
+      expect(copied.mapping).toEqual([[1, 2]]);
+      expect((await store.listMessageStates(ALICE, 'INBOX')).map((m) => m.uid)).toEqual([1, 2]);
+    });
+
+    it('gets a MODSEQ above a flag change made while it was pending', async () => {
+      // Prepare
+      await store.appendMessage(ALICE, 'INBOX', makeNewMessage());
+      await stoppedAppend({ idempotencyKey: 'job-3', flags: ['\\Seen'] });
+      const { updated } = await store.updateFlags(ALICE, 'INBOX', [1], 'add', ['\\Flagged']);
+
+      // Act: the same delivery again finds its state and publishes it
+      const again = await store.appendMessage(ALICE, 'INBOX', makeNewMessage(), { idempotencyKey: 'job-3' });
+
+      // Assess
+      expect(again).toMatchObject({ uid: 2, duplicate: true });
+      expect(again.modseq).toBeGreaterThan(updated[0]!.modseq);
+      const box = (await store.getMailbox(ALICE, 'INBOX'))!;
+      expect(box).toMatchObject({ uidNext: 3, highestModseq: again.modseq, messages: 2, unseen: 1 });
+      const states = await store.listMessageStates(ALICE, 'INBOX');
+      expect(states.map((m) => [m.uid, m.modseq])).toEqual([
+        [1, updated[0]!.modseq],
+        [2, again.modseq],
+      ]);
+      expect(
+        (await store.changesSince(ALICE, 'INBOX', updated[0]!.modseq - 1)).map((c) => [c.kind, c.uid]),
+      ).toEqual([
+        ['flags', 1],
+        ['append', 2],
+      ]);
+    });
+
+    it('is delivered once when its delivery comes again after dying between claim and state', async () => {
+      // Prepare: the claim is written, the state put fails
+      tools.failNth('PutItem', 2);
+      await expect(
+        store.appendMessage(ALICE, 'INBOX', makeNewMessage(), { idempotencyKey: 'job-4' }),
+      ).rejects.toBeInstanceOf(StoreError);
+
+      // Act
+      const again = await store.appendMessage(ALICE, 'INBOX', makeNewMessage(), { idempotencyKey: 'job-4' });
+      const third = await store.appendMessage(ALICE, 'INBOX', makeNewMessage(), { idempotencyKey: 'job-4' });
+
+      // Assess
+      expect(again).toMatchObject({ uid: 1, duplicate: false });
+      expect(third).toEqual({ ...again, duplicate: true });
+      expect(await store.getMailbox(ALICE, 'INBOX')).toMatchObject({ uidNext: 2, messages: 1 });
+    });
+
+    it('moves its claim on when another append took the UID it named', async () => {
+      // Prepare: claim names UID 1, then dies; another append takes UID 1
+      tools.failNth('PutItem', 2);
+      await expect(
+        store.appendMessage(ALICE, 'INBOX', makeNewMessage(), { idempotencyKey: 'job-5' }),
+      ).rejects.toBeInstanceOf(StoreError);
+      await store.appendMessage(ALICE, 'INBOX', makeNewMessage());
+
+      // Act
+      const again = await store.appendMessage(ALICE, 'INBOX', makeNewMessage(), { idempotencyKey: 'job-5' });
+
+      // Assess
+      expect(again).toMatchObject({ uid: 2, duplicate: false });
+      expect((await store.listMessageStates(ALICE, 'INBOX')).map((m) => m.uid)).toEqual([1, 2]);
+    });
+  });
+
+  it('keeps no search text of its own when it can read it from the raw message', async () => {
+    // Prepare: text too long to go inline, and a short message
+    const reads: string[] = [];
+    const readText = async (blobKey: string) => {
+      reads.push(blobKey);
+      return { headerText: 'Subject: from the raw message\r\n', bodyText: `raw ${blobKey}` };
+    };
+    const textless = new DynamoDbStore({ client: tools.client, tableName, readText });
+    const noise = Array.from({ length: 2000 }, (_, i) => ((i * 2654435761) >>> 0).toString(36)).join(' ');
+    const long = await textless.appendMessage(
+      ALICE,
+      'INBOX',
+      makeNewMessage({ bodyText: noise, blobKey: 'raw/long' }),
+    );
+    const short = await textless.appendMessage(
+      ALICE,
+      'INBOX',
+      makeNewMessage({ bodyText: 'hi', blobKey: 'raw/short' }),
+    );
+
+    // Act
+    const readLong = await textless.getMessage(ALICE, 'INBOX', long.uid);
+    const readShort = await textless.getMessage(ALICE, 'INBOX', short.uid);
+
+    // Assess: no text item; the long one read from the raw message, the short one inline
+    expect((await partition(`B#${long.mailboxId}`)).filter((sk) => /#T\d+$/.test(sk))).toEqual([]);
+    expect(readLong).toMatchObject({
+      bodyText: 'raw raw/long',
+      headerText: 'Subject: from the raw message\r\n',
+    });
+    expect(readShort?.bodyText).toBe('hi');
+    expect(reads).toEqual(['raw/long']);
+    // A copy keeps both ways of finding the text.
+    const copy = await textless.copyMessages(ALICE, 'INBOX', [long.uid, short.uid], 'Archive');
+    expect((await textless.getMessage(ALICE, 'Archive', copy.mapping[1]![1]))?.bodyText).toBe('hi');
+    expect((await textless.getMessage(ALICE, 'Archive', copy.mapping[0]![1]))?.bodyText).toBe('raw raw/long');
+    await textless.close();
   });
 
   it('keeps a message of megabytes of text in parts, and copies and expunges all of them', async () => {
@@ -308,7 +478,8 @@ describe('DynamoDbStore on DynamoDB Local', () => {
   it('finishes a mailbox deletion that stopped half way when it is repeated', async () => {
     // Prepare
     const box = await store.createMailbox(ALICE, 'Old');
-    for (let i = 0; i < 12; i++) await store.appendMessage(ALICE, 'Old', makeNewMessage());
+    // 13 messages: 26 items, two BatchWriteItem calls.
+    for (let i = 0; i < 13; i++) await store.appendMessage(ALICE, 'Old', makeNewMessage());
     tools.failNth('BatchWriteItem', 2);
 
     // Act
@@ -327,7 +498,7 @@ describe('DynamoDbStore on DynamoDB Local', () => {
   it('finishes an account removal that stopped half way, on retry or on adding the account again', async () => {
     // Prepare
     for (let i = 0; i < 3; i++) await store.createMailbox(ALICE, `Box ${i}`);
-    for (let i = 0; i < 4; i++)
+    for (let i = 0; i < 13; i++)
       await store.appendMessage(ALICE, 'Box 1', makeNewMessage(), { idempotencyKey: `k${i}` });
     const inbox = (await store.getMailbox(ALICE, 'INBOX'))!;
     tools.failNth('BatchWriteItem', 2);

@@ -7,18 +7,30 @@ import type { MessageMeta, MessageRecord } from '../types.js';
  * structure, summary) and its search text (headerText, bodyText), each as deflated JSON cut
  * into parts that fit a DynamoDB item (400 KB). Deflate because the JSON of a structure and
  * plain text shrink 3-10 times, and every KB written costs a write unit. Almost every
- * message has one part of each; only hostile structures or megabytes of text need more.
+ * message has one metadata part; only hostile structures need more.
+ *
+ * The text goes where it costs least: inside the first metadata item when both fit in
+ * INLINE_BYTES (a short message: no item of its own); otherwise, when the store can read
+ * it back from the raw message (`textElsewhere`), nowhere; otherwise in text parts.
  */
 
 /** Bytes of payload per item: under the 400 KB item limit with room for keys and names. */
 export const MAX_PART_BYTES = 350 * 1024;
+/**
+ * Metadata and text bytes that share one item: with its keys and attribute names the item
+ * stays under 1 KB, one write unit.
+ */
+export const INLINE_BYTES = 880;
 
 export type MetaFields = Pick<MessageMeta, 'blobKey' | 'internalDate' | 'structure' | 'summary'>;
 export type TextFields = Pick<MessageRecord, 'headerText' | 'bodyText'>;
 
 export interface EncodedContent {
   meta: Buffer[];
+  /** Text parts: none when the text is inline or left in the raw message. */
   text: Buffer[];
+  /** The text, deflated, stored in the first metadata item. */
+  inline?: Buffer;
   /** Payload bytes of all parts. */
   bytes: number;
 }
@@ -38,7 +50,10 @@ function join(parts: readonly Uint8Array[]): Buffer {
   return parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
 }
 
-export async function encodeContent(message: MetaFields & TextFields): Promise<EncodedContent> {
+export async function encodeContent(
+  message: MetaFields & TextFields,
+  options: { textElsewhere?: boolean } = {},
+): Promise<EncodedContent> {
   const meta: MetaFields = {
     blobKey: message.blobKey,
     internalDate: message.internalDate,
@@ -48,6 +63,10 @@ export async function encodeContent(message: MetaFields & TextFields): Promise<E
   const metaBytes = deflateRawSync(JSON.stringify(meta));
   // The text may be a megabyte or more: deflate it off the event loop.
   const textBytes = await deflateAsync(JSON.stringify([message.headerText, message.bodyText]));
+  if (metaBytes.length + textBytes.length <= INLINE_BYTES) {
+    return { meta: [metaBytes], text: [], inline: textBytes, bytes: metaBytes.length + textBytes.length };
+  }
+  if (options.textElsewhere) return { meta: split(metaBytes), text: [], bytes: metaBytes.length };
   return { meta: split(metaBytes), text: split(textBytes), bytes: metaBytes.length + textBytes.length };
 }
 

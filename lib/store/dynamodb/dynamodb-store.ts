@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
@@ -60,15 +60,13 @@ import type {
   SpecialUse,
   Store,
 } from '../types.js';
-import { decodeMeta, decodeText, encodeContent, type EncodedContent } from './content.js';
+import { decodeMeta, decodeText, encodeContent, type EncodedContent, type TextFields } from './content.js';
 import {
   ACCOUNT_PREFIX,
   ALIAS_PREFIX,
-  CHANGE_PREFIX,
   DELETING_PREFIX,
   DOMAINS,
   MAILBOX_PREFIX,
-  PAD_MAX,
   ROUTE_ID_PREFIX,
   UID_VALIDITY_SK,
   accountKey,
@@ -79,7 +77,6 @@ import {
   deletingKey,
   domainKey,
   domainPk,
-  idempotencyKey,
   leaseKey,
   mailboxKey,
   routeIdKey,
@@ -103,14 +100,14 @@ export interface DynamoDbStoreOptions {
   /** Clock in ms since the epoch; createdAt, change times and UIDVALIDITY come from it. */
   now?: () => number;
   /**
-   * How long a delivery's idempotency key is kept (DynamoDB's TTL deletes it after). A job
-   * cannot come back later than its queue keeps it: SQS keeps a message 14 days at most.
+   * Reads a message's search text from its raw message. Given, the store keeps no text of
+   * its own for messages whose text does not fit inline (content.ts): 3 of the 4 KB a 50 KB
+   * message would write. SEARCH TEXT/BODY then reads those messages' raw bytes, as an IMAP
+   * server without a full-text index reads its message files.
    */
-  idempotencyRetentionMs?: number;
+  readText?: (blobKey: string) => Promise<TextFields>;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-const DEFAULT_IDEMPOTENCY_RETENTION_MS = 35 * DAY_MS;
 /** How long past its end an abandoned lease item stays before TTL may collect it. */
 const LEASE_TTL_SLACK_S = 3600;
 /** Attempts of one optimistic write (read, then write on condition that nothing changed). */
@@ -119,8 +116,6 @@ const MAX_ATTEMPTS = 40;
 const MAILBOXES_PER_TRANSACTION = MAX_TRANSACTION_ITEMS / 2;
 const MAX_ROUTE_ID_BYTES = 200;
 
-/** A delivery whose idempotency key another call wrote first. */
-const DUPLICATE = Symbol('duplicate');
 /** The account item exists: taken, or left behind by a removal that did not finish. */
 const ACCOUNT_TAKEN = Symbol('account taken');
 /** The account item had gone already: someone else finished its removal. */
@@ -163,35 +158,45 @@ type MailboxItem = Key & Mailbox;
 interface StateItem extends Key {
   uid: number;
   modseq: number;
+  /** The MODSEQ of the append, fixed once published: changesSince finds appends by it. */
+  amod: number;
   /** JSON array: a mailbox has a handful of distinct flag sets, each parsed once per listing. */
   flags: string;
+  /** The flags of the append (JSON), kept from the first flag change on; until then `flags`. */
+  aflags?: string;
   size: number;
   /** Content id: the message's metadata and text items are K#<cid>#M<n> and K#<cid>#T<n>. */
   cid: string;
-  /** Number of metadata and text parts, when more than one. */
+  /** When it was appended, ms since the epoch. */
+  at: number;
+  /** Number of metadata and text parts, when not 1 (textParts 0: inline or in the raw message). */
   metaParts?: number;
   textParts?: number;
 }
 
 interface ContentItem extends Key {
   data: Uint8Array;
+  /** The first metadata part only: the search text, deflated, when it fits beside the metadata. */
+  text?: Uint8Array;
 }
 
-/** [modseq, kind, uid, flags or null] */
-type ChangeEntry = [number, ChangeKind, number, string[] | null];
+/** The first metadata item of an append, which claims its content id and names the UID it is to take. */
+interface ClaimItem extends ContentItem {
+  uid: number;
+  at: number;
+}
+
+/**
+ * [modseq, kind, uid, flags or null]; an expunge adds the append it undoes (its MODSEQ,
+ * flags and time), so changesSince still reports that append.
+ */
+type ChangeEntry =
+  [number, ChangeKind, number, string[] | null] | [number, 'expunge', number, null, number, string[], number];
 
 interface ChangeItem extends Key {
   at: number;
   /** JSON array of ChangeEntry, MODSEQs consecutive, the last one in the sort key. */
   changes: string;
-}
-
-interface IdempotencyItem extends Key {
-  mailboxId: string;
-  uid: number;
-  modseq: number;
-  createdAt: number;
-  expiresAt: number;
 }
 
 interface DeletingItem extends Key {
@@ -232,6 +237,11 @@ function newId(): string {
   return randomBytes(16).toString('base64url');
 }
 
+/** The content id of a delivery with an idempotency key: the same for every delivery of that key. */
+function keyedContentId(key: string): string {
+  return createHash('sha256').update(key).digest('base64url').slice(0, 22);
+}
+
 function tryParseAddress(address: string): ParsedAddress | undefined {
   try {
     return normalizeAddress(address);
@@ -242,6 +252,11 @@ function tryParseAddress(address: string): ParsedAddress | undefined {
 
 function keyOf(item: Key): Key {
   return { pk: item.pk, sk: item.sk };
+}
+
+/** The UIDs a client may name: below UIDNEXT (a message at UIDNEXT or above is pending). */
+function published(box: Pick<Mailbox, 'uidNext'>, uids: readonly number[]): number[] {
+  return uids.filter((uid) => uid < box.uidNext);
 }
 
 function byUid(a: StateItem, b: StateItem): number {
@@ -281,7 +296,7 @@ export class DynamoDbStore implements Store {
   readonly #client: DynamoDBClient;
   readonly #ownsClient: boolean;
   readonly #now: () => number;
-  readonly #idempotencyRetentionMs: number;
+  readonly #readText: ((blobKey: string) => Promise<TextFields>) | undefined;
 
   constructor(options: DynamoDbStoreOptions) {
     this.#ownsClient = options.client === undefined;
@@ -290,7 +305,7 @@ export class DynamoDbStore implements Store {
     // the store must not depend on them (and never writes an undefined attribute).
     this.#table = new Table(DynamoDBDocumentClient.from(this.#client), options.tableName);
     this.#now = options.now ?? Date.now;
-    this.#idempotencyRetentionMs = options.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS;
+    this.#readText = options.readText;
   }
 
   async close(): Promise<void> {
@@ -795,10 +810,15 @@ export class DynamoDbStore implements Store {
   // --------------------------------------------------------------- messages
 
   /**
-   * One transaction: the mailbox item (UIDNEXT and HIGHESTMODSEQ on condition that they
-   * have not moved, counters), the message's state item, its content (written just before,
-   * outside the transaction, when bigger than 16 KB), its change log item, and the
-   * idempotency item on condition that it does not exist yet.
+   * No transaction (docs/dynamodb.md, "Appending without a transaction"): the message's first
+   * metadata item is put on condition that it does not exist, which claims the content id
+   * and names the UID the message is to take; then its state item at that UID, on condition
+   * that it does not exist; then the mailbox item is moved past it, on condition that
+   * UIDNEXT and HIGHESTMODSEQ are still what they were. Readers see the messages below
+   * UIDNEXT only, so until that last write the message is pending and no one sees it; a
+   * writer that finds a pending message at UIDNEXT publishes it before its own. With an
+   * idempotency key the content id comes from the key, so another delivery of the same key
+   * into this mailbox finds the claim and follows it to the message.
    */
   async appendMessage(
     account: string,
@@ -812,74 +832,110 @@ export class DynamoDbStore implements Store {
     const flags = normalizeFlags(message.flags ?? []);
     const key = options.idempotencyKey;
     checkIdempotencyKey(key);
-    const keyItem = key === undefined ? undefined : idempotencyKey(owner.address, key);
-    const [earlier, found] = await Promise.all([
-      keyItem && this.#table.get<IdempotencyItem>(keyItem),
-      this.#table.get<MailboxItem>(mailboxKey(owner.address, name)),
-    ]);
-    if (earlier) return duplicateOf(earlier);
-    let box = found ?? (await this.#requireMailbox(owner, name));
-
-    const content = await encodeContent(message);
-    const cid = newId();
-    // The content (metadata, search text) is written before the transaction, not in it:
-    // a transactional write costs twice the WRU of a plain one, and the content is most of
-    // the bytes (docs/dynamodb.md). A crash in between leaves content nothing points at,
-    // collected with its mailbox.
-    let contentIn: string | undefined;
+    let box = await this.#requireMailbox(owner, name);
+    const content = await encodeContent(message, { textElsewhere: this.#readText !== undefined });
+    const cid = key === undefined ? newId() : keyedContentId(key);
+    const at = this.#now();
+    /** The mailbox (id) our claim is in, and the UID it names. */
+    let claimedIn: string | undefined;
+    let uid = 0;
+    /** Whether this call wrote the claim, and the state item. */
+    let claimed = false;
+    let stored = false;
     try {
-      return await this.#retrying(async (attempt) => {
-        if (attempt > 0) box = await this.#requireMailbox(owner, name);
-        const target = box;
-        if (contentIn !== target.id) {
-          await this.#table.batchWrite(contentItems(target.id, cid, content).map((item) => ({ put: item })));
-          contentIn = target.id;
+      for (let attempt = 0; ; attempt++) {
+        if (attempt > 0) {
+          await backoff(attempt, MAX_ATTEMPTS);
+          box = await this.#requireMailbox(owner, name);
         }
-        const uid = target.uidNext;
-        const modseq = target.highestModseq + 1;
-        const at = this.#now();
-        const ops: TxOp[] = [
-          {
-            update: keyOf(target),
-            spec: {
-              set: { uidNext: uid + 1, highestModseq: modseq },
-              add: { messages: 1, unseen: flags.includes(SEEN) ? 0 : 1 },
-            },
-            if: { eq: unchanged(target) },
-            onFail: RETRY,
-          },
-          {
-            put: stateItem(target.id, uid, modseq, flags, message.size, cid, content),
-            if: { exists: false },
-            onFail: RETRY,
-          },
-          { put: changeItem(target.id, at, [[modseq, 'append', uid, flags]]) },
-        ];
-        if (keyItem !== undefined) {
-          const record: IdempotencyItem = {
-            ...keyItem,
-            mailboxId: target.id,
-            uid,
-            modseq,
-            createdAt: at,
-            expiresAt: Math.ceil((at + this.#idempotencyRetentionMs) / 1000),
-          };
-          ops.push({ put: record, if: { exists: false }, onFail: DUPLICATE });
+        if (claimedIn !== box.id) {
+          const [first, ...rest] = contentItems(box.id, cid, content);
+          if (rest.length > 0) await this.#table.batchWrite(rest.map((item) => ({ put: item })));
+          const claim: ClaimItem = { ...first!, uid: box.uidNext, at };
+          claimed = await this.#table.put(claim, { exists: false });
+          const current = claimed ? claim : await this.#table.get<ClaimItem>(keyOf(claim));
+          // Expunged between the two calls: claim again.
+          if (current === undefined) continue;
+          claimedIn = box.id;
+          uid = current.uid;
         }
-        await this.#table.transact(ops);
-        return { mailboxId: target.id, uid, modseq, duplicate: false };
-      });
+        const state =
+          claimed && attempt === 0 ? undefined : await this.#table.get<StateItem>(stateKey(box.id, uid));
+        if (state?.cid === cid) {
+          // Ours: published already, or pending at UIDNEXT.
+          const modseq = uid < box.uidNext ? state.amod : await this.#publish(box, state);
+          if (modseq !== undefined) return { mailboxId: box.id, uid, modseq, duplicate: !stored };
+        } else if (uid === box.uidNext && state !== undefined) {
+          // Another append's, pending: publish it, then take the next UID.
+          await this.#publish(box, state);
+        } else if (uid === box.uidNext) {
+          const item = stateItem(box.id, uid, box.highestModseq + 1, flags, message.size, cid, content, at);
+          if (await this.#table.put(item, { exists: false })) {
+            stored = true;
+            const modseq = await this.#publish(box, item);
+            if (modseq !== undefined) return { mailboxId: box.id, uid, modseq, duplicate: false };
+          }
+        } else {
+          // The UID named went to another message (or ours was expunged before this
+          // delivery came again): name UIDNEXT instead.
+          const moved = await this.#table.update(
+            contentKey(box.id, cid, 'M', 0),
+            { set: { uid: box.uidNext } },
+            { eq: { uid } },
+          );
+          if (moved) uid = box.uidNext;
+          else claimedIn = undefined;
+        }
+        if (attempt + 1 >= MAX_ATTEMPTS) {
+          throw new ConflictError(`mailbox ${JSON.stringify(name)} is too busy; retry`);
+        }
+      }
     } catch (err) {
-      if (contentIn !== undefined) await this.#dropContent(contentIn, [{ cid, ...partCounts(content) }]);
-      if (err instanceof Cancelled && err.reason === DUPLICATE && keyItem !== undefined) {
-        // Another delivery of the same job got there first.
-        const first = await this.#table.get<IdempotencyItem>(keyItem);
-        if (first) return duplicateOf(first);
-        throw new ConflictError('a delivery with the same idempotency key is in progress; retry', {
-          cause: err,
-        });
+      // An append without a key leaves nothing behind; a keyed one keeps its claim for the retry.
+      if (key === undefined && claimed && !stored) {
+        await this.#dropContent(box.id, [{ cid, ...partCounts(content) }]);
       }
       throw err;
+    }
+  }
+
+  /**
+   * Publishes `state`, pending at the mailbox's UIDNEXT: gives it the next MODSEQ if a write
+   * took its MODSEQ meanwhile, then moves UIDNEXT and HIGHESTMODSEQ past it (and counts it).
+   * Its MODSEQ, or undefined when another write came first (read the mailbox again). `state`
+   * must have been read after `box`.
+   */
+  async #publish(box: MailboxItem, state: StateItem): Promise<number | undefined> {
+    let modseq = state.modseq;
+    if (modseq <= box.highestModseq) {
+      modseq = box.highestModseq + 1;
+      const renumbered = await this.#table.update(
+        keyOf(state),
+        { set: { modseq, amod: modseq } },
+        { eq: { cid: state.cid, modseq: state.modseq } },
+      );
+      if (!renumbered) return undefined;
+    }
+    const seen = (JSON.parse(state.flags) as string[]).includes(SEEN);
+    const published = await this.#table.update(
+      keyOf(box),
+      { set: { uidNext: state.uid + 1, highestModseq: modseq }, add: { messages: 1, unseen: seen ? 0 : 1 } },
+      { eq: { id: box.id, uidNext: state.uid, highestModseq: box.highestModseq } },
+    );
+    return published ? modseq : undefined;
+  }
+
+  /** The mailbox, after publishing the append pending at its UIDNEXT, if there is one. */
+  async #settled(owner: ParsedAddress, name: string): Promise<MailboxItem> {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) await backoff(attempt, MAX_ATTEMPTS);
+      const box = await this.#requireMailbox(owner, name);
+      const pending = await this.#table.get<StateItem>(stateKey(box.id, box.uidNext));
+      if (pending === undefined) return box;
+      await this.#publish(box, pending);
+      if (attempt + 1 >= MAX_ATTEMPTS) {
+        throw new ConflictError(`mailbox ${JSON.stringify(name)} is too busy; retry`);
+      }
     }
   }
 
@@ -888,16 +944,26 @@ export class DynamoDbStore implements Store {
     const name = normalizeMailboxName(mailbox);
     checkUid(uid);
     const box = await this.#requireMailbox(owner, name);
+    if (uid >= box.uidNext) return undefined;
     const state = await this.#table.get<StateItem>(stateKey(box.id, uid));
     if (!state) return undefined;
     const parts = await this.#content(box.id, [state], contentLayout);
     const found = parts.get(state.cid);
     // Expunged between the two reads.
     if (!found) return undefined;
+    const meta = decodeMeta(found.M);
     return {
-      ...toMeta(box.id, state, JSON.parse(state.flags) as string[], decodeMeta(found.M)),
-      ...(await decodeText(found.T)),
+      ...toMeta(box.id, state, JSON.parse(state.flags) as string[], meta),
+      ...(await this.#text(found, meta.blobKey)),
     };
+  }
+
+  /** The search text: in text parts, inline in the first metadata item, or in the raw message. */
+  async #text(found: StoredContent, blobKey: string): Promise<TextFields> {
+    if (found.T.length > 0) return decodeText(found.T);
+    if (found.inline !== undefined) return decodeText([found.inline]);
+    if (this.#readText !== undefined) return this.#readText(blobKey);
+    return { headerText: '', bodyText: '' };
   }
 
   async listMessages(
@@ -909,7 +975,7 @@ export class DynamoDbStore implements Store {
     const name = normalizeMailboxName(mailbox);
     const range = checkListOptions(options);
     const box = await this.#requireMailbox(owner, name);
-    const states = await this.#states(box.id, range);
+    const states = await this.#states(box, range);
     const parts = await this.#content(box.id, states, (state) =>
       contentLayout({ metaParts: state.metaParts, textParts: 0 }),
     );
@@ -929,7 +995,7 @@ export class DynamoDbStore implements Store {
     const range = checkListOptions(options);
     const box = await this.#requireMailbox(owner, name);
     const flags = new FlagParser();
-    return (await this.#states(box.id, range, ['uid', 'modseq', 'flags', 'size'])).map((state) => ({
+    return (await this.#states(box, range, ['uid', 'modseq', 'flags', 'size'])).map((state) => ({
       uid: state.uid,
       modseq: state.modseq,
       flags: flags.parse(state.flags),
@@ -939,18 +1005,19 @@ export class DynamoDbStore implements Store {
 
   /**
    * The content is copied first (new content ids in the target's partition, outside the
-   * transaction); then one transaction puts the new state items, their change log item and
-   * the target's UIDNEXT and HIGHESTMODSEQ.
+   * transaction); then one transaction puts the new state items and moves the target's
+   * UIDNEXT and HIGHESTMODSEQ past them (changesSince finds them by their append MODSEQ).
    */
   async copyMessages(account: string, from: string, uids: number[], to: string): Promise<CopyResult> {
     const owner = normalizeAddress(account);
     const source = normalizeMailboxName(from);
     const target = normalizeMailboxName(to);
-    const wanted = checkUids(uids);
+    const requested = checkUids(uids);
     const [src, dst] = await Promise.all([
       this.#requireMailbox(owner, source),
       this.#requireMailbox(owner, target),
     ]);
+    const wanted = published(src, requested);
     if (wanted.length === 0) return { uidValidity: dst.uidValidity, mapping: [] };
     const states = (await this.#table.batchGet<StateItem>(wanted.map((uid) => stateKey(src.id, uid)))).sort(
       byUid,
@@ -965,21 +1032,20 @@ export class DynamoDbStore implements Store {
       await this.#table.batchWrite(
         copies.flatMap((copy) => {
           const found = parts.get(copy.state.cid)!;
-          return [
-            ...found.M.map((data, part) => ({ put: { ...contentKey(dst.id, copy.cid, 'M', part), data } })),
-            ...found.T.map((data, part) => ({ put: { ...contentKey(dst.id, copy.cid, 'T', part), data } })),
-          ];
+          return contentItems(dst.id, copy.cid, { meta: found.M, text: found.T, inline: found.inline }).map(
+            (item) => ({ put: item }),
+          );
         }),
       );
       return await this.#retrying(async (attempt) => {
-        const box = attempt === 0 ? dst : await this.#requireMailbox(owner, target);
+        // A failed attempt may have met an append pending at UIDNEXT: publish it first.
+        const box = attempt === 0 ? dst : await this.#settled(owner, target);
         if (box.id !== dst.id)
           throw new ConflictError(`mailbox ${JSON.stringify(target)} was replaced during the copy; retry`);
         let uid = box.uidNext;
         let modseq = box.highestModseq;
         let unseen = 0;
         const at = this.#now();
-        const entries: ChangeEntry[] = [];
         const mapping: [number, number][] = [];
         const ops: TxOp[] = [];
         for (const copy of copies) {
@@ -990,27 +1056,25 @@ export class DynamoDbStore implements Store {
               ...stateKey(box.id, uid),
               uid,
               modseq,
+              amod: modseq,
               flags: copy.state.flags,
               size: copy.state.size,
               cid: copy.cid,
+              at,
               ...partCounts(copy.state),
             } satisfies StateItem,
             if: { exists: false },
             onFail: RETRY,
           });
-          entries.push([modseq, 'append', uid, copy.flags]);
           mapping.push([copy.state.uid, uid]);
           uid += 1;
         }
-        ops.push(
-          { put: changeItem(box.id, at, entries) },
-          {
-            update: keyOf(box),
-            spec: { set: { uidNext: uid, highestModseq: modseq }, add: { messages: copies.length, unseen } },
-            if: { eq: unchanged(box) },
-            onFail: RETRY,
-          },
-        );
+        ops.push({
+          update: keyOf(box),
+          spec: { set: { uidNext: uid, highestModseq: modseq }, add: { messages: copies.length, unseen } },
+          if: { eq: unchanged(box) },
+          onFail: RETRY,
+        });
         await this.#table.transact(ops);
         return { uidValidity: box.uidValidity, mapping };
       });
@@ -1039,8 +1103,9 @@ export class DynamoDbStore implements Store {
       const box = await this.#requireMailbox(owner, name);
       const updated: FlagUpdate[] = [];
       const skipped: number[] = [];
-      if (wanted.length === 0) return { updated, skipped };
-      const states = (await this.#table.batchGet<StateItem>(wanted.map((uid) => stateKey(box.id, uid)))).sort(
+      const uids = published(box, wanted);
+      if (uids.length === 0) return { updated, skipped };
+      const states = (await this.#table.batchGet<StateItem>(uids.map((uid) => stateKey(box.id, uid)))).sort(
         byUid,
       );
       let modseq = box.highestModseq;
@@ -1060,7 +1125,10 @@ export class DynamoDbStore implements Store {
         unseen += (current.includes(SEEN) ? 1 : 0) - (next.includes(SEEN) ? 1 : 0);
         ops.push({
           update: keyOf(state),
-          spec: { set: { flags: JSON.stringify(next), modseq } },
+          // The first change keeps the flags of the append for changesSince.
+          spec: {
+            set: { flags: JSON.stringify(next), modseq, ...(state.aflags ? {} : { aflags: state.flags }) },
+          },
           if: { eq: { modseq: state.modseq } },
           onFail: RETRY,
         });
@@ -1093,8 +1161,9 @@ export class DynamoDbStore implements Store {
     const wanted = checkUids(uids);
     const { box, removed } = await this.#retrying(async () => {
       const box = await this.#requireMailbox(owner, name);
-      if (wanted.length === 0) return { box, removed: [] };
-      const states = (await this.#table.batchGet<StateItem>(wanted.map((uid) => stateKey(box.id, uid)))).sort(
+      const uids = published(box, wanted);
+      if (uids.length === 0) return { box, removed: [] };
+      const states = (await this.#table.batchGet<StateItem>(uids.map((uid) => stateKey(box.id, uid)))).sort(
         byUid,
       );
       if (states.length === 0) return { box, removed: [] };
@@ -1106,7 +1175,8 @@ export class DynamoDbStore implements Store {
         modseq += 1;
         if (!(JSON.parse(state.flags) as string[]).includes(SEEN)) unseen += 1;
         ops.push({ delete: keyOf(state), if: { exists: true }, onFail: RETRY });
-        entries.push([modseq, 'expunge', state.uid, null]);
+        const appended = JSON.parse(state.aflags ?? state.flags) as string[];
+        entries.push([modseq, 'expunge', state.uid, null, state.amod, appended, state.at]);
       }
       // uidNext is left alone: UIDs are never reused (RFC 3501 §2.3.1.1).
       ops.push(
@@ -1125,7 +1195,11 @@ export class DynamoDbStore implements Store {
     return removed.map((state) => state.uid);
   }
 
-  /** One Query of the mailbox's change log from sinceModseq (after the GetItem of the mailbox). */
+  /**
+   * Flag changes and expunges from the change log; appends from the state items (their
+   * append MODSEQ), newest first until one is older than sinceModseq, and from the expunges
+   * that undid them. Nothing pending: MODSEQs up to HIGHESTMODSEQ, UIDs below UIDNEXT.
+   */
   async changesSince(
     account: string,
     mailbox: string,
@@ -1137,24 +1211,66 @@ export class DynamoDbStore implements Store {
     checkCount(sinceModseq, 'sinceModseq');
     if (limit !== undefined) checkCount(limit, 'limit');
     const box = await this.#requireMailbox(owner, name);
-    if (limit === 0) return [];
+    if (limit === 0 || sinceModseq >= box.highestModseq) return [];
     // Each item holds the changes of one write and is keyed by its last MODSEQ, so `limit`
     // items hold at least `limit` changes above sinceModseq.
-    const items = await this.#table.query<ChangeItem>({
-      pk: boxPk(box.id),
-      between: [changeSk(sinceModseq + 1), CHANGE_PREFIX + PAD_MAX],
-      limit,
-    });
+    const [items, appended] = await Promise.all([
+      this.#table.query<ChangeItem>({
+        pk: boxPk(box.id),
+        between: [changeSk(sinceModseq + 1), changeSk(box.highestModseq)],
+        limit,
+      }),
+      this.#appendedSince(box, sinceModseq),
+    ]);
+    const appends = new Map<number, Change>();
     const changes: Change[] = [];
+    for (const state of appended) {
+      const flags = JSON.parse(state.aflags ?? state.flags) as string[];
+      appends.set(state.uid, { modseq: state.amod, kind: 'append', uid: state.uid, flags, at: state.at });
+    }
     for (const item of items) {
-      for (const [modseq, kind, uid, flags] of JSON.parse(item.changes) as ChangeEntry[]) {
+      for (const entry of JSON.parse(item.changes) as ChangeEntry[]) {
+        const [modseq, kind, uid, flags] = entry;
+        if (entry.length === 7 && entry[4] > sinceModseq) {
+          appends.set(uid, { modseq: entry[4], kind: 'append', uid, flags: entry[5], at: entry[6] });
+        }
         if (modseq <= sinceModseq) continue;
         const change: Change = { modseq, kind, uid, at: item.at };
         if (flags !== null) change.flags = flags;
         changes.push(change);
       }
     }
+    changes.push(...appends.values());
+    changes.sort((a, b) => a.modseq - b.modseq);
     return limit === undefined ? changes : changes.slice(0, limit);
+  }
+
+  /**
+   * The published messages appended after sinceModseq: UIDs and append MODSEQs rise
+   * together, so they are the top of the UID order. Small pages first, as a poll usually
+   * finds one or two.
+   */
+  async #appendedSince(box: MailboxItem, sinceModseq: number): Promise<StateItem[]> {
+    const found: StateItem[] = [];
+    if (box.uidNext <= 1) return found;
+    let pageSize = 8;
+    let start: Key | undefined;
+    for (;;) {
+      const page = await this.#table.query<StateItem>({
+        pk: boxPk(box.id),
+        between: [stateSk(1), start === undefined ? stateSk(box.uidNext - 1) : start.sk],
+        reverse: true,
+        limit: pageSize,
+      });
+      for (const state of page) {
+        if (start !== undefined && state.sk === start.sk) continue;
+        if (state.amod <= sinceModseq) return found;
+        found.push(state);
+      }
+      if (page.length < pageSize) return found;
+      start = page.at(-1);
+      pageSize = Math.min(pageSize * 8, 1000);
+    }
   }
 
   // ----------------------------------------------------------------- leases
@@ -1260,16 +1376,17 @@ export class DynamoDbStore implements Store {
     };
   }
 
-  /** State items of a UID range, in UID order, at most range.limit. */
+  /** State items of a UID range, in UID order, at most range.limit; none pending (at UIDNEXT or above). */
   async #states(
-    mailboxId: string,
+    box: MailboxItem,
     range: { fromUid: number; toUid: number; limit: number | undefined },
     attributes?: string[],
   ): Promise<StateItem[]> {
-    if (range.limit === 0 || range.fromUid > range.toUid) return [];
+    const toUid = Math.min(range.toUid, box.uidNext - 1);
+    if (range.limit === 0 || range.fromUid > toUid) return [];
     return await this.#table.query<StateItem>({
-      pk: boxPk(mailboxId),
-      between: [stateSk(range.fromUid), stateSk(range.toUid)],
+      pk: boxPk(box.id),
+      between: [stateSk(range.fromUid), stateSk(toUid)],
       limit: range.limit,
       attributes,
     });
@@ -1283,7 +1400,7 @@ export class DynamoDbStore implements Store {
     mailboxId: string,
     states: readonly StateItem[],
     layout: (state: StateItem) => [ContentKind, number][],
-  ): Promise<Map<string, { M: Uint8Array[]; T: Uint8Array[] }>> {
+  ): Promise<Map<string, StoredContent>> {
     const wanted = states.map((state) => ({
       state,
       keys: layout(state).map(([kind, part]) => ({
@@ -1293,15 +1410,16 @@ export class DynamoDbStore implements Store {
       })),
     }));
     const items = await this.#table.batchGet<ContentItem>(wanted.flatMap((w) => w.keys.map((k) => k.key)));
-    const bySk = new Map(items.map((item) => [item.sk, item.data]));
-    const found = new Map<string, { M: Uint8Array[]; T: Uint8Array[] }>();
+    const bySk = new Map(items.map((item) => [item.sk, item]));
+    const found = new Map<string, StoredContent>();
     for (const { state, keys } of wanted) {
-      const parts: { M: Uint8Array[]; T: Uint8Array[] } = { M: [], T: [] };
+      const parts: StoredContent = { M: [], T: [] };
       let complete = true;
       for (const { kind, part, key } of keys) {
-        const data = bySk.get(key.sk);
-        if (data === undefined) complete = false;
-        else parts[kind][part] = data;
+        const item = bySk.get(key.sk);
+        if (item === undefined) complete = false;
+        else parts[kind][part] = item.data;
+        if (item?.text !== undefined) parts.inline = item.text;
       }
       if (complete) found.set(state.cid, parts);
     }
@@ -1322,6 +1440,13 @@ export class DynamoDbStore implements Store {
   }
 }
 
+/** A message's content items as read: metadata parts, text parts, inline text. */
+interface StoredContent {
+  M: Uint8Array[];
+  T: Uint8Array[];
+  inline?: Uint8Array;
+}
+
 /** The mailbox attributes a write rests on: if any moved, the write reads again. */
 function unchanged(box: MailboxItem): Record<string, unknown> {
   return { id: box.id, uidNext: box.uidNext, highestModseq: box.highestModseq, subscribed: box.subscribed };
@@ -1336,17 +1461,14 @@ function uidValidityUpdate(account: string, counter: UidValidityItem | undefined
   };
 }
 
-/** The part counts of a state item, set only when more than one (no attribute is ever undefined). */
+/** The part counts of a state item, set only when not 1 (no attribute is ever undefined). */
 function partCounts(parts: EncodedContent | Pick<StateItem, 'metaParts' | 'textParts'>): {
   metaParts?: number;
   textParts?: number;
 } {
   const [meta, text] =
-    'meta' in parts ? [parts.meta.length, parts.text.length] : [parts.metaParts, parts.textParts];
-  return {
-    ...(meta !== undefined && meta > 1 ? { metaParts: meta } : {}),
-    ...(text !== undefined && text > 1 ? { textParts: text } : {}),
-  };
+    'meta' in parts ? [parts.meta.length, parts.text.length] : [parts.metaParts ?? 1, parts.textParts ?? 1];
+  return { ...(meta !== 1 ? { metaParts: meta } : {}), ...(text !== 1 ? { textParts: text } : {}) };
 }
 
 function stateItem(
@@ -1357,31 +1479,39 @@ function stateItem(
   size: number,
   cid: string,
   content: EncodedContent,
+  at: number,
 ): StateItem {
   return {
     ...stateKey(mailboxId, uid),
     uid,
     modseq,
+    amod: modseq,
     flags: JSON.stringify(flags),
     size,
     cid,
+    at,
     ...partCounts(content),
   };
 }
 
-function contentItems(mailboxId: string, cid: string, content: EncodedContent): ContentItem[] {
+/** The content items of a message: metadata parts (the first with the inline text), then text parts. */
+function contentItems(
+  mailboxId: string,
+  cid: string,
+  content: { meta: readonly Uint8Array[]; text: readonly Uint8Array[]; inline?: Uint8Array | undefined },
+): ContentItem[] {
   return [
-    ...content.meta.map((data, part) => ({ ...contentKey(mailboxId, cid, 'M', part), data })),
+    ...content.meta.map((data, part) => ({
+      ...contentKey(mailboxId, cid, 'M', part),
+      data,
+      ...(part === 0 && content.inline !== undefined ? { text: content.inline } : {}),
+    })),
     ...content.text.map((data, part) => ({ ...contentKey(mailboxId, cid, 'T', part), data })),
   ];
 }
 
 function changeItem(mailboxId: string, at: number, entries: ChangeEntry[]): ChangeItem {
   return { pk: boxPk(mailboxId), sk: changeSk(entries.at(-1)![0]), at, changes: JSON.stringify(entries) };
-}
-
-function duplicateOf(item: IdempotencyItem): AppendResult {
-  return { mailboxId: item.mailboxId, uid: item.uid, modseq: item.modseq, duplicate: true };
 }
 
 function toDomain(item: DomainItem): Domain {

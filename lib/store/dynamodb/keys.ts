@@ -11,18 +11,17 @@ import { createHash } from 'node:crypto';
  *   D#<domain>             RI#<route id>              the same route, found by id (listRoutes, removeRoute)
  *   U#<address>            M#<mailbox name>           mailbox (UIDNEXT, HIGHESTMODSEQ, counters)
  *   U#<address>            V                          last UIDVALIDITY given (outlives the account)
- *   U#<address>            I#<key> | IH#<sha-256>     idempotency key of a delivery
  *   U#<address>            X#<mailbox id>             a deletion that has not finished
  *   B#<mailbox id>         S#<uid>                    message state: UID, MODSEQ, flags, size
- *   B#<mailbox id>         K#<content id>#M<n>        message metadata (deflated JSON), part n
+ *   B#<mailbox id>         K#<content id>#M<n>        message metadata (deflated JSON), part n; part 0
+ *                                                     claims the append (and may hold the text)
  *   B#<mailbox id>         K#<content id>#T<n>        message search text (deflated JSON), part n
- *   B#<mailbox id>         C#<modseq>                 change log: the changes of one write
+ *   B#<mailbox id>         C#<modseq>                 change log: the flag changes or expunges of one write
  *   L#<lease name>         L                          lease
  *
  * Numbers in sort keys are zero-padded to 16 digits (Number.MAX_SAFE_INTEGER has 16), so
- * that string order is numeric order. Names that can be long (idempotency keys, lease
- * names) are hashed when they would not fit DynamoDB's key limits (2048 bytes for a
- * partition key, 1024 for a sort key).
+ * that string order is numeric order. Lease names, which can be long, are hashed when they
+ * would not fit DynamoDB's 2048 bytes for a partition key.
  */
 
 export interface Key {
@@ -31,7 +30,6 @@ export interface Key {
 }
 
 const DIGITS = 16;
-const MAX_SORT_KEY_BYTES = 1024;
 const MAX_PARTITION_KEY_BYTES = 2048;
 
 export function pad(value: number): string {
@@ -77,13 +75,6 @@ export const mailboxKey = (account: string, name: string): Key => ({
 });
 export const UID_VALIDITY_SK = 'V';
 export const uidValidityKey = (account: string): Key => ({ pk: userPk(account), sk: UID_VALIDITY_SK });
-export function idempotencyKey(account: string, key: string): Key {
-  const sk = `I#${key}`;
-  return {
-    pk: userPk(account),
-    sk: Buffer.byteLength(sk) <= MAX_SORT_KEY_BYTES ? sk : `IH#${sha256(key)}`,
-  };
-}
 export const DELETING_PREFIX = 'X#';
 export const deletingKey = (account: string, mailboxId: string): Key => ({
   pk: userPk(account),

@@ -167,6 +167,10 @@ export interface QueryOptions {
   limit?: number;
   /** Only these attributes (a Query is charged for whole items all the same). */
   attributes?: string[];
+  /** Highest sort key first. */
+  reverse?: boolean;
+  /** Items asked for per request (a page), when fewer than the rest of `limit`. */
+  pageSize?: number;
 }
 
 export class Table {
@@ -237,6 +241,7 @@ export class Table {
     let remaining = options.limit ?? Infinity;
     let start: Item | undefined;
     while (remaining > 0) {
+      const pageLimit = Math.min(remaining, options.pageSize ?? Infinity);
       const output = await this.#call(() =>
         this.client.send(
           new QueryCommand({
@@ -245,7 +250,8 @@ export class Table {
             ConsistentRead: true,
             ...projection,
             ...expression.attributes(),
-            ...(remaining === Infinity ? {} : { Limit: remaining }),
+            ...(options.reverse ? { ScanIndexForward: false } : {}),
+            ...(pageLimit === Infinity ? {} : { Limit: pageLimit }),
             ...(start === undefined ? {} : { ExclusiveStartKey: start }),
           }),
         ),

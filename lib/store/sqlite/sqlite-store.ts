@@ -511,16 +511,18 @@ export class SqliteStore implements Store {
     const key = options.idempotencyKey;
     checkIdempotencyKey(key);
     return this.#write(() => {
-      if (key !== undefined) {
+      const box = this.#requireMailbox(owner, name);
+      // A key is the mailbox's own (by id: a mailbox made again under the name is a new one).
+      const scoped = key === undefined ? undefined : `${box.id}\n${key}`;
+      if (scoped !== undefined) {
         const earlier = this.#get<{ mailbox_id: string; uid: number; modseq: number }>(
           'SELECT mailbox_id, uid, modseq FROM idempotency WHERE account = ? AND key = ?',
           owner,
-          key,
+          scoped,
         );
         if (earlier)
           return { mailboxId: earlier.mailbox_id, uid: earlier.uid, modseq: earlier.modseq, duplicate: true };
       }
-      const box = this.#requireMailbox(owner, name);
       const uid = box.uid_next;
       const modseq = box.highest_modseq + 1;
       const seen = flags.includes(SEEN);
@@ -550,11 +552,11 @@ export class SqliteStore implements Store {
         seen ? 0 : 1,
         box.id,
       );
-      if (key !== undefined) {
+      if (scoped !== undefined) {
         this.#run(
           'INSERT INTO idempotency (account, key, mailbox_id, uid, modseq, created_at) VALUES (?, ?, ?, ?, ?, ?)',
           owner,
-          key,
+          scoped,
           box.id,
           uid,
           modseq,
