@@ -62,6 +62,13 @@ export interface JobQueue<T> {
   receive(options?: ReceiveOptions): Promise<QueueMessage<T>[]>;
   /** Removes a received message for good. Deleting with a stale handle is a no-op. */
   delete(receiptHandle: string): Promise<void>;
+  /**
+   * Removes several received messages, as delete does each (a stale handle is a no-op), in
+   * as few requests as the queue allows: what Lambda's SQS event source does with the
+   * successes of a batch. Rejects naming the handles it could not delete for another reason;
+   * the others may be deleted all the same.
+   */
+  deleteMany(receiptHandles: string[]): Promise<void>;
   /** Makes a received message visible again after this many seconds (0: now). */
   changeVisibility(receiptHandle: string, seconds: number): Promise<void>;
   /** Remembers why the last attempt at a message failed; kept when it dead-letters. */

@@ -92,16 +92,17 @@ export class LocalRunner<T> {
       this.logger.error({ err }, 'batch handler threw; every record of the batch is retried');
       failed = new Set(messages.map((m) => m.id));
     }
+    // The successes go in one deleteMany (one DeleteMessageBatch on SQS), as the event source
+    // deletes them; first, so a failing changeVisibility cannot leave them to run again.
+    const succeeded = messages.filter((m) => !failed.has(m.id)).map((m) => m.receiptHandle);
+    if (succeeded.length > 0) await this.queue.deleteMany(succeeded);
     for (const message of messages) {
-      if (failed.has(message.id)) {
-        const delay = Math.min(
-          this.options.retryMaxSeconds,
-          this.options.retryBaseSeconds * 2 ** (message.receiveCount - 1),
-        );
-        await this.queue.changeVisibility(message.receiptHandle, delay);
-      } else {
-        await this.queue.delete(message.receiptHandle);
-      }
+      if (!failed.has(message.id)) continue;
+      const delay = Math.min(
+        this.options.retryMaxSeconds,
+        this.options.retryBaseSeconds * 2 ** (message.receiveCount - 1),
+      );
+      await this.queue.changeVisibility(message.receiptHandle, delay);
     }
     return messages.length;
   }

@@ -261,6 +261,65 @@ export function runJobQueueContract(
       });
     });
 
+    describe('deleteMany', () => {
+      it('removes the messages it names for good and leaves the others to come back', async () => {
+        // Prepare
+        for (let n = 0; n < 4; n++) await queue.send({ n });
+        const received = await collect(4);
+        expect(received).toHaveLength(4);
+        const [deleted, kept] = [received.slice(0, 2), received.slice(2)];
+
+        // Act
+        await queue.deleteMany(deleted.map((m) => m.receiptHandle));
+        await pass(VISIBILITY_TIMEOUT_SECONDS);
+        const back = await collect(4);
+
+        // Assess
+        expect(new Set(back.map((m) => m.id))).toEqual(new Set(kept.map((m) => m.id)));
+        expect(back.every((m) => m.receiveCount === 2)).toBe(true);
+        expect(await queue.stats()).toEqual({ visible: 0, inFlight: 2, delayed: 0, dead: 0 });
+      });
+
+      it('ignores stale and unknown handles among current ones, and an empty list', async () => {
+        // Prepare
+        const staleId = await queue.send({ n: 1 });
+        const stale = await receiveOne();
+        await pass(VISIBILITY_TIMEOUT_SECONDS);
+        const current = await receiveOne();
+        expect(current.id).toBe(staleId);
+        await queue.send({ n: 2 });
+        const other = await receiveOne();
+
+        // Act
+        await queue.deleteMany([]);
+        await queue.deleteMany([stale.receiptHandle, 'no-such-receipt-handle', other.receiptHandle]);
+        const afterStale = await queue.stats();
+        await queue.deleteMany([current.receiptHandle]);
+
+        // Assess
+        expect(afterStale).toEqual({ visible: 0, inFlight: 1, delayed: 0, dead: 0 });
+        await pass(VISIBILITY_TIMEOUT_SECONDS);
+        expect(await queue.receive()).toEqual([]);
+        expect(await queue.stats()).toEqual({ visible: 0, inFlight: 0, delayed: 0, dead: 0 });
+      });
+
+      it('deletes more handles than one SQS batch holds', async () => {
+        // Prepare
+        const sent = new Set<string>();
+        for (let n = 0; n < 25; n++) sent.add(await queue.send({ n }));
+        const received = await collect(25);
+        expect(new Set(received.map((m) => m.id))).toEqual(sent);
+
+        // Act
+        await queue.deleteMany(received.map((m) => m.receiptHandle));
+        await pass(VISIBILITY_TIMEOUT_SECONDS);
+
+        // Assess
+        expect(await collect(25)).toEqual([]);
+        expect(await queue.stats()).toEqual({ visible: 0, inFlight: 0, delayed: 0, dead: 0 });
+      });
+    });
+
     describe('delay', () => {
       it('keeps a delayed message back until its delay has passed', async () => {
         // Prepare

@@ -1,9 +1,12 @@
 import {
   ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
   DeleteQueueCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SQSClient,
+  type BatchResultErrorEntry,
+  type DeleteMessageBatchCommandInput,
 } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -222,5 +225,84 @@ describe('SqsJobQueue', () => {
     // Assess
     expect(error).toMatchObject({ name: 'JobQueueError' });
     expect((error as Error).cause).toMatchObject({ name: 'QueueDoesNotExist' });
+  });
+});
+
+/**
+ * fauxqs never fails an entry of a DeleteMessageBatch (it deletes or ignores each), so what
+ * deleteMany makes of SQS's per-entry failures is tried on a scripted client.
+ */
+describe('SqsJobQueue.deleteMany on a scripted SQS', () => {
+  const URL = 'https://sqs.us-east-1.amazonaws.com/000000000000/scripted';
+
+  /** A client that answers each DeleteMessageBatch with the failures `fail` picks for its entries. */
+  function scripted(fail: (id: string) => BatchResultErrorEntry | undefined = () => undefined) {
+    const requests: DeleteMessageBatchCommandInput[] = [];
+    const client = {
+      async send(command: unknown) {
+        if (!(command instanceof DeleteMessageBatchCommand)) throw new Error('unexpected command');
+        requests.push(command.input);
+        const ids = (command.input.Entries ?? []).map((entry) => entry.Id!);
+        const failed = ids.flatMap((id) => fail(id) ?? []);
+        return {
+          Successful: ids.filter((id) => !failed.some((f) => f.Id === id)).map((Id) => ({ Id })),
+          Failed: failed,
+        };
+      },
+    } as unknown as SQSClient;
+    const queue = new SqsJobQueue<Job>({ client, queueUrl: URL, deadLetterQueueUrl: `${URL}-dlq` });
+    return { queue, requests };
+  }
+
+  const handles = (count: number) => Array.from({ length: count }, (_, n) => `handle-${n}`);
+
+  it('sends ten handles a request, each entry with an id of its own', async () => {
+    // Prepare
+    const { queue, requests } = scripted();
+
+    // Act
+    await queue.deleteMany(handles(25));
+    await queue.deleteMany([]);
+
+    // Assess
+    expect(requests.map((r) => r.Entries?.length)).toEqual([10, 10, 5]);
+    const entries = requests.flatMap((r) => r.Entries ?? []);
+    expect(entries.map((e) => e.ReceiptHandle)).toEqual(handles(25));
+    expect(new Set(entries.map((e) => e.Id)).size).toBe(25);
+    expect(requests.every((r) => r.QueueUrl === URL)).toBe(true);
+  });
+
+  it.each([
+    ['ReceiptHandleIsInvalid', 'The receipt handle "x" is not valid for this queue.'],
+    ['AWS.SimpleQueueService.ReceiptHandleIsInvalid', 'The receipt handle is not valid.'],
+    ['MessageNotInflight', 'The message is not in flight.'],
+    [
+      'InvalidParameterValue',
+      'Value x for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.',
+    ],
+  ])('ignores an entry that failed with %s, as delete ignores a stale handle', async (Code, Message) => {
+    // Prepare
+    const { queue } = scripted((Id) => (Id === '3' ? { Id, Code, Message, SenderFault: true } : undefined));
+
+    // Act
+    const deleting = queue.deleteMany(handles(5));
+
+    // Assess
+    await expect(deleting).resolves.toBeUndefined();
+  });
+
+  it('rejects naming an entry that failed for another reason, after trying every request', async () => {
+    // Prepare
+    const { queue, requests } = scripted((Id) =>
+      Id === '3' ? { Id, Code: 'InternalError', Message: 'try again', SenderFault: false } : undefined,
+    );
+
+    // Act
+    const error = await queue.deleteMany(handles(12)).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toMatchObject({ name: 'JobQueueError' });
+    expect((error as Error).message).toMatch(/1 of 12 messages: entry 3 \(InternalError: try again\)/);
+    expect(requests).toHaveLength(2);
   });
 });

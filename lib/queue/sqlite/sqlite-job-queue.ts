@@ -155,6 +155,18 @@ export class SqliteJobQueue<T> implements JobQueue<T> {
     });
   }
 
+  async deleteMany(receiptHandles: string[]): Promise<void> {
+    if (receiptHandles.length === 0) return;
+    this.#run('deleteMany', () => {
+      const remove = this.#db.prepare(`DELETE FROM queue_messages WHERE queue = ? AND receipt_handle = ?`);
+      this.#db
+        .transaction(() => {
+          for (const receiptHandle of receiptHandles) remove.run(this.#queue, receiptHandle);
+        })
+        .immediate();
+    });
+  }
+
   async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
     assertSeconds('seconds', seconds);
     this.#run('changeVisibility', () => {

@@ -1,6 +1,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -175,6 +176,40 @@ export class SqsJobQueue<T> implements JobQueue<T> {
 
   async delete(receiptHandle: string): Promise<void> {
     await this.#call('delete', () => this.#deleteFrom(this.#queueUrl, receiptHandle));
+  }
+
+  /**
+   * DeleteMessageBatch, ten handles a request (one request for a Lambda-sized batch instead
+   * of one per message). An entry that fails because its handle is stale is ignored, as
+   * delete ignores it; any other failed entry makes the call reject naming it, after every
+   * chunk has been tried.
+   */
+  async deleteMany(receiptHandles: string[]): Promise<void> {
+    if (receiptHandles.length === 0) return;
+    await this.#call('deleteMany', async () => {
+      const failures: string[] = [];
+      for (let start = 0; start < receiptHandles.length; start += MAX_BATCH) {
+        // The entry id is the handle's index in receiptHandles: unique, and what the error names.
+        const entries = receiptHandles
+          .slice(start, start + MAX_BATCH)
+          .map((receiptHandle, n) => ({ Id: String(start + n), ReceiptHandle: receiptHandle }));
+        const output = await this.#client.send(
+          new DeleteMessageBatchCommand({ QueueUrl: this.#queueUrl, Entries: entries }),
+        );
+        for (const entry of output.Failed ?? []) {
+          if (isStaleHandleCode(entry.Code, entry.Message)) continue;
+          failures.push(
+            `entry ${entry.Id ?? '?'} (${entry.Code ?? 'no code'}: ${entry.Message ?? 'no message'})`,
+          );
+        }
+      }
+      if (failures.length > 0) {
+        throw new JobQueueError(
+          `deleteMany on queue ${this.#queueUrl} could not delete ${failures.length} of ` +
+            `${receiptHandles.length} messages: ${failures.join('; ')}`,
+        );
+      }
+    });
   }
 
   async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
@@ -418,12 +453,14 @@ function newer(a: FailureRecord | undefined, b: FailureRecord | undefined): Fail
  */
 function isStaleHandle(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const code = String((error as { Code?: unknown }).Code ?? error.name).replace(
-    /^AWS\.SimpleQueueService\./,
-    '',
-  );
+  return isStaleHandleCode(String((error as { Code?: unknown }).Code ?? error.name), error.message);
+}
+
+/** The same test on an error's code and message: a failed entry of a batch has no Error. */
+function isStaleHandleCode(rawCode: string | undefined, message: string | undefined): boolean {
+  const code = (rawCode ?? '').replace(/^AWS\.SimpleQueueService\./, '');
   if (STALE_HANDLE_CODES.has(code)) return true;
-  return code === 'InvalidParameterValue' && /receipt ?handle/i.test(error.message);
+  return code === 'InvalidParameterValue' && /receipt ?handle/i.test(message ?? '');
 }
 
 function assertWholeSeconds(name: string, value: number, max: number): void {
