@@ -36,6 +36,13 @@ export const configSchema = z.object({
   maxReceiveCount: z.coerce.number().int().min(1).max(100),
   /** Seconds a job stays invisible while ingest works on it; a crashed worker's jobs reappear after it. */
   visibilityTimeoutSeconds: z.coerce.number().int().min(1).max(43200),
+  /**
+   * Seconds the SMTP ingress and ingest reuse a directory answer (domain, account, alias,
+   * routes) instead of reading the store again; a directory change reaches a running process
+   * within this time. 0: no cache. Default: 30 on the aws backend, where each read is billed,
+   * 0 on the local backend.
+   */
+  directoryCacheSeconds: z.coerce.number().int().min(0).max(3600),
   /** Outbound: an smtp(s):// URL of a smarthost, or unset to capture outbound mail under dataDir/outbox. */
   smarthost: z.string().url().optional(),
   /** Implicit-TLS submission port (465 in production); unset: no such listener. */
@@ -136,6 +143,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   maxRecipients: 'MAILROOM_MAX_RECIPIENTS',
   maxReceiveCount: 'MAILROOM_MAX_RECEIVE_COUNT',
   visibilityTimeoutSeconds: 'MAILROOM_VISIBILITY_TIMEOUT',
+  directoryCacheSeconds: 'MAILROOM_DIRECTORY_CACHE_SECONDS',
   smarthost: 'MAILROOM_SMARTHOST',
   submissionTlsPort: 'MAILROOM_SUBMISSION_TLS_PORT',
   submissionOffloadPort: 'MAILROOM_SUBMISSION_OFFLOAD_PORT',
@@ -174,6 +182,12 @@ const OFFLOAD_FIELDS = ['submissionOffloadPort', 'imapOffloadPort', 'pop3Offload
 /** What the aws backend cannot start without. */
 const AWS_REQUIRED = ['table', 'bucket', 'queueUrl', 'deadLetterQueueUrl'] as const;
 
+/**
+ * Default directoryCacheSeconds by backend: on DynamoDB every directory read is a billed
+ * request; on SQLite it costs nothing, and a change from the CLI shows at once.
+ */
+const DIRECTORY_CACHE_SECONDS: Readonly<Record<string, number>> = { local: 0, aws: 30 };
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -209,6 +223,7 @@ export function loadConfig(
   }
   // With a balancer in front the plain ports behave as in production, even on loopback.
   raw.allowInsecureAuth ??= offloaded ? false : isLoopback(String(raw.host));
+  raw.directoryCacheSeconds ??= DIRECTORY_CACHE_SECONDS[String(raw.backend)] ?? 0;
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {

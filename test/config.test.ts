@@ -54,3 +54,40 @@ describe('configuration of the backend', () => {
     );
   });
 });
+
+describe('configuration of the directory cache', () => {
+  it('caches directory reads for 30 s on the aws backend and not at all on the local one', () => {
+    // Act
+    const aws = loadConfig({}, AWS_ENV);
+    const local = loadConfig({ dataDir: '/tmp/x' }, {});
+
+    // Assess
+    expect(aws.directoryCacheSeconds).toBe(30);
+    expect(local.directoryCacheSeconds).toBe(0);
+  });
+
+  it('takes MAILROOM_DIRECTORY_CACHE_SECONDS on either backend, 0 turning the cache off', () => {
+    // Act
+    const off = loadConfig({}, { ...AWS_ENV, MAILROOM_DIRECTORY_CACHE_SECONDS: '0' });
+    const longer = loadConfig({}, { ...AWS_ENV, MAILROOM_DIRECTORY_CACHE_SECONDS: '300' });
+    const local = loadConfig({ dataDir: '/tmp/x' }, { MAILROOM_DIRECTORY_CACHE_SECONDS: '5' });
+
+    // Assess
+    expect(off.directoryCacheSeconds).toBe(0);
+    expect(longer.directoryCacheSeconds).toBe(300);
+    expect(local.directoryCacheSeconds).toBe(5);
+  });
+
+  it.each(['-1', '1.5', 'soon', '3601'])('refuses %j, naming the variable and the value', (value) => {
+    // Act
+    const message = configError(() =>
+      loadConfig({}, { ...AWS_ENV, MAILROOM_DIRECTORY_CACHE_SECONDS: value }),
+    );
+
+    // Assess
+    expect(message).toMatch(
+      /^invalid configuration: directoryCacheSeconds \(MAILROOM_DIRECTORY_CACHE_SECONDS\): /,
+    );
+    expect(message).toContain(`got ${JSON.stringify(value)}`);
+  });
+});

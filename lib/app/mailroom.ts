@@ -11,6 +11,7 @@ import type { BlobStore } from '../blob/types.js';
 import type { JobQueue } from '../queue/types.js';
 import type { Store } from '../store/types.js';
 import type { Events } from '../events/types.js';
+import { cachedDirectory, type Directory } from '../routing/directory-cache.js';
 import { FsBlobStore } from '../blob/fs/fs-blob-store.js';
 import { SqliteJobQueue } from '../queue/sqlite/sqlite-job-queue.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -44,6 +45,11 @@ export interface Backend {
   events?: Events;
   /** The S3 bucket of the BlobStore, named in events; unset on the local backend. */
   rawBucket?: string;
+  /**
+   * The store's directory reads behind a cache (config directoryCacheSeconds), for the SMTP
+   * ingress and ingest to resolve recipients with; unset: they read the store.
+   */
+  directory?: Directory;
   close(): Promise<void>;
 }
 
@@ -51,7 +57,10 @@ export interface Backend {
 const AWS_NOTIFY_INTERVAL_MS = 1000;
 
 /** The embedded adapters over one data directory: what `mailroom dev` and the CLI share. */
-export function openEmbedded(config: Pick<Config, 'dataDir' | 'maxReceiveCount' | 'smarthost'>): Backend {
+export function openEmbedded(
+  config: Pick<Config, 'dataDir' | 'maxReceiveCount' | 'smarthost'> &
+    Partial<Pick<Config, 'directoryCacheSeconds'>>,
+): Backend {
   mkdirSync(config.dataDir, { recursive: true });
   const paths = dataPaths(config.dataDir);
   const blobs = new FsBlobStore(paths.blobs);
@@ -66,6 +75,7 @@ export function openEmbedded(config: Pick<Config, 'dataDir' | 'maxReceiveCount' 
     queue,
     store,
     outbound,
+    ...cachedDirectory(store, config.directoryCacheSeconds ?? 0),
     async close() {
       await outbound.close?.();
       queue.close();

@@ -270,7 +270,9 @@ async function recipients(deps: S3IngestDeps, envelope: SesEnvelope): Promise<st
   for (const address of envelope.headerRecipients) {
     const domain = splitAddress(normalizeAddress(address))?.domain;
     if (domain === undefined) continue;
-    if (!ours.has(domain)) ours.set(domain, (await deps.store.getDomain(domain)) !== undefined);
+    if (!ours.has(domain)) {
+      ours.set(domain, (await (deps.directory ?? deps.store).getDomain(domain)) !== undefined);
+    }
     if (ours.get(domain)) add(address);
   }
   return out;

@@ -7,12 +7,15 @@ import type { Logger } from '../log.js';
 import type { ParsedMessage } from '../mail/types.js';
 import { parseMessage } from '../mail/parse.js';
 import { resolveRecipient, type Action } from '../routing/resolve.js';
+import { recipientLookup, type Directory } from '../routing/directory-cache.js';
 import { postWebhook, type MessageEvent, type WebhookOptions } from '../events/webhook.js';
 import type { IngestJob } from './types.js';
 
 export interface IngestDeps {
   blobs: BlobStore;
   store: Store;
+  /** Where recipients' directory entries are read (a DirectoryCache); unset: from the store. */
+  directory?: Directory;
   outbound: Outbound;
   logger: Logger;
   webhook?: WebhookOptions;
@@ -71,9 +74,10 @@ export async function ingestJob(deps: IngestDeps, job: IngestJob, preloaded?: Bu
   const parsed = await parseMessage(raw);
   const result: IngestResult = { delivered: [], forwarded: [], webhooks: 0, skipped: [] };
   const forwards = new Set<string>();
+  const lookup = recipientLookup(deps.store, deps.directory);
 
   for (const recipient of job.rcptTo) {
-    const resolution = await resolveRecipient(deps.store, recipient);
+    const resolution = await resolveRecipient(lookup, recipient);
     if (resolution.status === 'foreign' && job.authenticatedAs) {
       forwards.add(recipient);
       continue;

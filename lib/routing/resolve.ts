@@ -20,7 +20,11 @@ export type Resolution =
 /** Aliases may point at aliases; deeper than this is a loop or a mistake. */
 const MAX_DEPTH = 8;
 
-type Lookup = Pick<Store, 'getDomain' | 'getAccount' | 'getAlias' | 'routesFor' | 'getMailbox'>;
+/** The store reads resolveRecipient makes (the first four are the directory: lib/routing/directory-cache.ts). */
+export type RecipientLookup = Pick<
+  Store,
+  'getDomain' | 'getAccount' | 'getAlias' | 'routesFor' | 'getMailbox'
+>;
 
 /**
  * Decides what happens to mail for one address, in this order:
@@ -30,7 +34,7 @@ type Lookup = Pick<Store, 'getDomain' | 'getAccount' | 'getAlias' | 'routesFor' 
  * 4. plus-addressing: `user+tag@` resolves as `user@`, filed in folder `tag` when it exists;
  * 5. the domain's catch-all routes (`*@domain`).
  */
-export async function resolveRecipient(store: Lookup, address: string): Promise<Resolution> {
+export async function resolveRecipient(store: RecipientLookup, address: string): Promise<Resolution> {
   const seen = new Set<string>();
   const actions: Action[] = [];
   const outcome = await expand(store, normalizeAddress(address), 0, seen, actions);
@@ -39,7 +43,7 @@ export async function resolveRecipient(store: Lookup, address: string): Promise<
 }
 
 async function expand(
-  store: Lookup,
+  store: RecipientLookup,
   address: string,
   depth: number,
   seen: Set<string>,
@@ -87,7 +91,7 @@ async function expand(
  * webhooks (which notify, and leave delivery as it would be), or a rejection.
  */
 async function applyRoutes(
-  store: Lookup,
+  store: RecipientLookup,
   match: string,
   depth: number,
   seen: Set<string>,
@@ -124,7 +128,7 @@ async function applyRoutes(
 
 /** A local target resolves again (aliases of aliases); anything else is forwarded. */
 async function expandTarget(
-  store: Lookup,
+  store: RecipientLookup,
   target: string,
   depth: number,
   seen: Set<string>,
@@ -136,7 +140,7 @@ async function expandTarget(
     actions.push({ type: 'forward', to: target.trim() });
 }
 
-async function intoTagFolder(store: Lookup, action: Action, tag: string): Promise<Action> {
+async function intoTagFolder(store: RecipientLookup, action: Action, tag: string): Promise<Action> {
   if (action.type !== 'deliver' || action.folder !== 'INBOX') return action;
   const mailbox = await store.getMailbox(action.account, tag);
   return mailbox ? { ...action, folder: mailbox.name } : action;

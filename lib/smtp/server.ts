@@ -10,6 +10,7 @@ import type { Store } from '../store/types.js';
 import type { Logger } from '../log.js';
 import { createAuthenticator } from '../auth/password.js';
 import { resolveRecipient } from '../routing/resolve.js';
+import { recipientLookup, type Directory } from '../routing/directory-cache.js';
 import { normalizeAddress, splitAddress } from '../routing/address.js';
 import { ownsAddress } from '../routing/ownership.js';
 import { DataCheck } from './data-check.js';
@@ -30,6 +31,8 @@ export interface SmtpDeps {
   blobs: BlobStore;
   queue: JobQueue<IngestJob>;
   store: Store;
+  /** Where RCPT reads the directory (a DirectoryCache); unset: from the store. */
+  directory?: Directory;
   logger: Logger;
   /** Called after a job is durable, so an in-process runner can pick it up at once. */
   onQueued?: (job: IngestJob) => void;
@@ -145,6 +148,7 @@ function fail(callback: (err?: Error | null) => void, err: Error) {
 
 export function createSmtpServer(deps: SmtpDeps, options: SmtpOptions): SMTPServer {
   const { store, blobs, queue, logger } = deps;
+  const recipients = recipientLookup(store, deps.directory);
   const submission = options.mode === 'submission';
   const authenticate = createAuthenticator(store);
 
@@ -217,7 +221,7 @@ export function createSmtpServer(deps: SmtpDeps, options: SmtpOptions): SMTPServ
       }
       const bad = checkPath(address.address);
       if (bad) return fail(callback, bad);
-      void resolveRecipient(store, address.address)
+      void resolveRecipient(recipients, address.address)
         .then((resolution) => {
           switch (resolution.status) {
             case 'local':

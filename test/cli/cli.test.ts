@@ -96,6 +96,14 @@ describe('mailroom CLI', () => {
     expect(result.stderr).toMatch(/smtpPort.*MAILROOM_SMTP_PORT/);
   });
 
+  it('refuses a bad MAILROOM_DIRECTORY_CACHE_SECONDS with exit code 2, naming it', async () => {
+    const result = await runCli(['--data-dir', dataDir, 'domain', 'list'], {
+      env: { MAILROOM_DIRECTORY_CACHE_SECONDS: 'soon' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/directoryCacheSeconds.*MAILROOM_DIRECTORY_CACHE_SECONDS.*"soon"/);
+  });
+
   it('has --help on every command', async () => {
     for (const args of [
       [],
