@@ -106,7 +106,9 @@ const S3_FREE = new Set(['DeleteObject', 'DeleteObjects', 'AbortMultipartUpload'
 // Options
 
 const USAGE = `usage: npx tsx bench/cost.ts [options]
-  --messages N      messages measured, all to one account (default 200)
+  --messages N      messages measured (default 200)
+  --recipients R    accounts they go to, in turn (default 1); R = N: every message to an
+                    account the directory cache has not seen (reads as with no cache)
   --bytes B         approximate size of each message (default 51200)
   --shape S         mixed: text, HTML and a binary attachment (default); text: plain text only
   --batch-size K    records per Lambda batch, as the event source's BatchSize (default 10)
@@ -125,6 +127,7 @@ function parameters() {
   const { values } = parseArgs({
     options: {
       messages: { type: 'string' },
+      recipients: { type: 'string' },
       bytes: { type: 'string' },
       shape: { type: 'string' },
       'batch-size': { type: 'string' },
@@ -155,6 +158,7 @@ function parameters() {
   }
   return {
     messages: option('messages', values.messages, 200),
+    recipients: option('recipients', values.recipients, 1),
     bytes: option('bytes', values.bytes, 50 * 1024),
     shape: choice('shape', values.shape, ['mixed', 'text']),
     batchSize,
@@ -426,8 +430,8 @@ interface Results {
   sizerErrors: string[];
 }
 
-/** Sends `messages` over SMTP on `connections` connections, each reused for its share. */
-async function sendAll(port: number, messages: Buffer[], to: string, connections: number): Promise<void> {
+/** Sends `messages` over SMTP on `connections` connections, each reused for its share; message i to to[i % to.length]. */
+async function sendAll(port: number, messages: Buffer[], to: string[], connections: number): Promise<void> {
   let next = 0;
   const worker = async () => {
     const client = await SmtpLineClient.open(port, HOST, TIMEOUT_MS);
@@ -435,7 +439,7 @@ async function sendAll(port: number, messages: Buffer[], to: string, connections
       await client.command('EHLO bench.sender.example', 250);
       for (let i = next++; i < messages.length; i = next++) {
         await client.command(`MAIL FROM:<${MAIL_FROM}>`, 250);
-        await client.command(`RCPT TO:<${to}>`, 250);
+        await client.command(`RCPT TO:<${to[i % to.length]}>`, 250);
         await client.command('DATA', 354);
         await client.data(messages[i]!);
       }
@@ -494,8 +498,12 @@ async function run(params: Params, cleanups: (() => Promise<void>)[]): Promise<R
   cleanups.push(() => setupStore.close());
   await setupStore.addDomain(DOMAIN);
   const hash = await hashPassword(PASSWORD);
-  await setupStore.addAccount(ACCOUNT, hash);
-  await setupStore.addAccount(WARMUP_ACCOUNT, hash);
+  // The measured account first; the others only receive.
+  const recipients = [
+    ACCOUNT,
+    ...Array.from({ length: params.recipients - 1 }, (_, i) => `r${i + 1}@${DOMAIN}`),
+  ];
+  for (const account of [...recipients, WARMUP_ACCOUNT]) await setupStore.addAccount(account, hash);
   process.stdout.write(
     `emulators and stack ready in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
   );
@@ -585,7 +593,7 @@ async function run(params: Params, cleanups: (() => Promise<void>)[]): Promise<R
   const warmup = Array.from({ length: WARMUP_MESSAGES }, (_, i) =>
     makeMessage(1_000_000 + i, params.bytes, WARMUP_ACCOUNT, params.shape),
   );
-  await sendAll(ingress.smtpPort, warmup, WARMUP_ACCOUNT, params.connections);
+  await sendAll(ingress.smtpPort, warmup, [WARMUP_ACCOUNT], params.connections);
   await runner.drain();
   await waitFor('warm-up', async () => (await count(WARMUP_ACCOUNT)) === WARMUP_MESSAGES, 30_000);
   for (const meter of Object.values(meters)) meter.reset();
@@ -593,7 +601,7 @@ async function run(params: Params, cleanups: (() => Promise<void>)[]): Promise<R
   const eventsBefore = recorder.entries();
 
   const messages = Array.from({ length: params.messages }, (_, i) =>
-    makeMessage(i, params.bytes, ACCOUNT, params.shape),
+    makeMessage(i, params.bytes, recipients[i % recipients.length]!, params.shape),
   );
   const meanBytes = messages.reduce((n, m) => n + m.length, 0) / messages.length;
   process.stdout.write(
@@ -604,18 +612,23 @@ async function run(params: Params, cleanups: (() => Promise<void>)[]): Promise<R
     runner.start();
     runnerStarted = true;
   }
-  await sendAll(ingress.smtpPort, messages, ACCOUNT, params.connections);
+  await sendAll(ingress.smtpPort, messages, recipients, params.connections);
   const sendSeconds = (performance.now() - sendStart) / 1000;
   const ingestStart = performance.now();
   if (params.runner === 'after') await runner.drain();
-  await waitFor('ingest', async () => (await count(ACCOUNT)) >= params.messages, 120_000);
+  const countAll = async () => {
+    let sum = 0;
+    for (const account of recipients) sum += await count(account);
+    return sum;
+  };
+  await waitFor('ingest', async () => (await countAll()) >= params.messages, 120_000);
   if (runnerStarted) {
     runnerStarted = false;
     await runner.stop();
   }
   await Promise.all(Object.values(meters).map((meter) => meter.settled()));
   const ingestSeconds = (performance.now() - ingestStart) / 1000;
-  const filed = await count(ACCOUNT);
+  const filed = await countAll();
 
   const results: Results = {
     params,
@@ -633,7 +646,8 @@ async function run(params: Params, cleanups: (() => Promise<void>)[]): Promise<R
     sizerErrors: sizer.errors,
   };
 
-  if (params.access) {
+  // The reading sessions read one mailbox of all the messages.
+  if (params.access && params.recipients === 1) {
     const accessBackend = open(meters.access);
     const access = await startAccess(accessBackend, config, logger, undefined);
     cleanups.push(() => access.close());
@@ -827,7 +841,7 @@ function report(r: Results): void {
 
   out();
   out(
-    `## Cost of one inbound message: ${r.params.messages} messages of ${(r.meanBytes / 1024).toFixed(1)} KB (${r.params.shape}), ` +
+    `## Cost of one inbound message: ${r.params.messages} messages of ${(r.meanBytes / 1024).toFixed(1)} KB (${r.params.shape}) to ${r.params.recipients} account(s), ` +
       `Lambda batches of ${r.params.batchSize} at ${r.params.memoryMb} MB, runner ${r.params.runner}, events ${r.params.events ? 'on' : 'off'}`,
   );
   out();
@@ -1085,7 +1099,7 @@ function report(r: Results): void {
     (s) => s.attempts !== s.calls,
   );
   out(
-    `filed ${r.filed} of ${r.params.messages} into ${ACCOUNT}'s INBOX; EventBridge entries recorded: ${r.events}; ` +
+    `filed ${r.filed} of ${r.params.messages} into ${r.params.recipients === 1 ? `${ACCOUNT}'s INBOX` : `the INBOXes of ${r.params.recipients} accounts`}; EventBridge entries recorded: ${r.events}; ` +
       `sending took ${fixed(r.sendSeconds, 1)} s, ingest ${fixed(r.ingestSeconds, 1)} s after it.` +
       (attempts.length > 0
         ? ` SDK retries: ${attempts.map((s) => `${s.service} ${s.op} ${s.attempts - s.calls}`).join(', ')}.`
