@@ -417,6 +417,68 @@ describe('DynamoDbStore on DynamoDB Local', () => {
     });
   });
 
+  it('shows a session UIDs and MODSEQs in order while appends, retried deliveries, STOREs and COPYs race', async () => {
+    // Prepare: three store instances (as three processes) and a session that follows the feed
+    const writers = [store, ...[1, 2].map(() => new DynamoDbStore({ client: tools.client, tableName }))];
+    for (let i = 0; i < 5; i++) await store.appendMessage(ALICE, 'Archive', makeNewMessage());
+    const known = new Map<number, string[]>();
+    let highest = (await store.getMailbox(ALICE, 'INBOX'))!.highestModseq;
+    let maxUid = 0;
+    const problems: string[] = [];
+    const follow = async () => {
+      const changes = await store.changesSince(ALICE, 'INBOX', highest);
+      for (const change of changes) {
+        if (change.modseq <= highest) problems.push(`MODSEQ ${change.modseq} after ${highest}`);
+        highest = change.modseq;
+        if (change.kind === 'append') {
+          // RFC 3501 2.3.1.1: a new message has a UID above every UID the session has seen.
+          if (change.uid <= maxUid) problems.push(`new UID ${change.uid} after ${maxUid}`);
+          maxUid = Math.max(maxUid, change.uid);
+          known.set(change.uid, change.flags ?? []);
+        } else if (change.kind === 'expunge') known.delete(change.uid);
+        else if (known.has(change.uid)) known.set(change.uid, change.flags ?? []);
+      }
+    };
+    let racing = true;
+    const session = (async () => {
+      while (racing) await follow();
+    })();
+
+    // Act
+    const jobs: Promise<unknown>[] = [];
+    for (let i = 0; i < 24; i++) {
+      const writer = writers[i % writers.length]!;
+      // Every fourth delivery comes twice at once, from two instances.
+      if (i % 4 === 0) {
+        const key = `race-${i}`;
+        jobs.push(writer.appendMessage(ALICE, 'INBOX', makeNewMessage(), { idempotencyKey: key }));
+        jobs.push(
+          writers[(i + 1) % writers.length]!.appendMessage(ALICE, 'INBOX', makeNewMessage(), {
+            idempotencyKey: key,
+          }),
+        );
+      } else jobs.push(writer.appendMessage(ALICE, 'INBOX', makeNewMessage()));
+      if (i % 6 === 3) jobs.push(writer.updateFlags(ALICE, 'INBOX', [1, 2, 3], 'add', [`$k${i}`]));
+      if (i % 8 === 5) jobs.push(writer.copyMessages(ALICE, 'Archive', [1, 2], 'INBOX'));
+    }
+    await Promise.all(jobs);
+    racing = false;
+    await session;
+    await follow();
+
+    // Assess
+    expect(problems).toEqual([]);
+    const states = await store.listMessageStates(ALICE, 'INBOX');
+    // 24 deliveries (6 of them twice, stored once) and 3 COPYs of 2.
+    expect(states).toHaveLength(24 + 3 * 2);
+    expect(states.map((m) => m.uid)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(new Map(states.map((m) => [m.uid, m.flags]))).toEqual(known);
+    const box = (await store.getMailbox(ALICE, 'INBOX'))!;
+    expect(box).toMatchObject({ uidNext: 31, messages: 30, unseen: 30, highestModseq: highest });
+    expect(Math.max(...states.map((m) => m.modseq))).toBe(box.highestModseq);
+    for (const writer of writers.slice(1)) await writer.close();
+  });
+
   it('keeps no search text of its own when it can read it from the raw message', async () => {
     // Prepare: text too long to go inline, and a short message
     const reads: string[] = [];
