@@ -615,6 +615,24 @@ export function runStoreContract(
         expect((await store.changesSince(ALICE, 'INBOX', 0)).length).toBe(1);
       });
 
+      it('does not append again a delivery that comes back after its message was expunged', async () => {
+        // Prepare
+        const first = await store.appendMessage(ALICE, 'INBOX', makeNewMessage(), {
+          idempotencyKey: 'job-8',
+        });
+        await store.expunge(ALICE, 'INBOX', [first.uid]);
+
+        // Act
+        const again = await store.appendMessage(ALICE, 'INBOX', makeNewMessage(), {
+          idempotencyKey: 'job-8',
+        });
+
+        // Assess
+        expect(again).toEqual({ ...first, duplicate: true });
+        expect(await mailbox('INBOX')).toMatchObject({ uidNext: 2, messages: 0 });
+        expect(await store.listMessageStates(ALICE, 'INBOX')).toEqual([]);
+      });
+
       it('refuses to append to a missing mailbox or account, writing nothing', async () => {
         await expectCode(
           store.appendMessage(ALICE, 'Missing', makeNewMessage(), { idempotencyKey: 'k' }),

@@ -115,6 +115,12 @@ const MAX_ATTEMPTS = 40;
 /** Mailboxes renamed or moved per transaction: two items each (delete the old key, put the new). */
 const MAILBOXES_PER_TRANSACTION = MAX_TRANSACTION_ITEMS / 2;
 const MAX_ROUTE_ID_BYTES = 200;
+/**
+ * How long the tombstone of an expunged message's claim is kept: longer than any job can
+ * come back (SQS keeps a message 14 days at most, counted from its first send also after a
+ * redrive from the dead-letter queue). DynamoDB's TTL deletes it after.
+ */
+const TOMBSTONE_MS = 15 * 24 * 60 * 60 * 1000;
 
 /** The account item exists: taken, or left behind by a removal that did not finish. */
 const ACCOUNT_TAKEN = Symbol('account taken');
@@ -184,6 +190,13 @@ interface ContentItem extends Key {
 interface ClaimItem extends ContentItem {
   uid: number;
   at: number;
+}
+
+/** What is left of a claim when its message is expunged: no content, the UID and MODSEQ it had. */
+interface TombstoneItem extends Key {
+  uid: number;
+  amod: number;
+  expiresAt: number;
 }
 
 /**
@@ -853,9 +866,13 @@ export class DynamoDbStore implements Store {
           if (rest.length > 0) await this.#table.batchWrite(rest.map((item) => ({ put: item })));
           const claim: ClaimItem = { ...first!, uid: box.uidNext, at };
           claimed = await this.#table.put(claim, { exists: false });
-          const current = claimed ? claim : await this.#table.get<ClaimItem>(keyOf(claim));
-          // Expunged between the two calls: claim again.
+          const current = claimed ? claim : await this.#table.get<ClaimItem | TombstoneItem>(keyOf(claim));
+          // Gone between the two calls (its mailbox swept, or TTL): claim again.
           if (current === undefined) continue;
+          // This job's message was delivered, then expunged: do not deliver it again.
+          if (!('data' in current)) {
+            return { mailboxId: box.id, uid: current.uid, modseq: current.amod, duplicate: true };
+          }
           claimedIn = box.id;
           uid = current.uid;
         }
@@ -1191,7 +1208,7 @@ export class DynamoDbStore implements Store {
       await this.#table.transact(ops);
       return { box, removed: states };
     });
-    await this.#dropContent(box.id, removed);
+    await this.#dropContent(box.id, removed, new Map(removed.map((state) => [state.cid, state])));
     return removed.map((state) => state.uid);
   }
 
@@ -1417,7 +1434,8 @@ export class DynamoDbStore implements Store {
       let complete = true;
       for (const { kind, part, key } of keys) {
         const item = bySk.get(key.sk);
-        if (item === undefined) complete = false;
+        // No data: a tombstone, the message was expunged.
+        if (item?.data === undefined) complete = false;
         else parts[kind][part] = item.data;
         if (item?.text !== undefined) parts.inline = item.text;
       }
@@ -1426,17 +1444,29 @@ export class DynamoDbStore implements Store {
     return found;
   }
 
-  /** Deletes content items, best effort: what a failure leaves is unreachable and goes with its mailbox. */
+  /**
+   * Deletes content items, best effort: what a failure leaves is unreachable and goes with
+   * its mailbox. With `buried`, the claim of each expunged message stays as a tombstone
+   * until no delivery of its job can come back (TOMBSTONE_MS), so that one coming back
+   * finds the message was delivered (and expunged) instead of delivering it again. A
+   * tombstone costs the same write as the delete it replaces.
+   */
   async #dropContent(
     mailboxId: string,
     contents: readonly { cid: string; metaParts?: number; textParts?: number }[],
+    buried?: ReadonlyMap<string, Pick<StateItem, 'uid' | 'amod'>>,
   ): Promise<void> {
-    const keys = contents.flatMap((content) =>
-      contentLayout(content).map(([kind, part]) => ({
-        delete: contentKey(mailboxId, content.cid, kind, part),
-      })),
+    const expiresAt = Math.ceil((this.#now() + TOMBSTONE_MS) / 1000);
+    const writes = contents.flatMap((content) =>
+      contentLayout(content).map(([kind, part]) => {
+        const key = contentKey(mailboxId, content.cid, kind, part);
+        const state = kind === 'M' && part === 0 ? buried?.get(content.cid) : undefined;
+        if (state === undefined) return { delete: key };
+        const tombstone: TombstoneItem = { ...key, uid: state.uid, amod: state.amod, expiresAt };
+        return { put: tombstone };
+      }),
     );
-    await this.#table.batchWrite(keys).catch(() => undefined);
+    await this.#table.batchWrite(writes).catch(() => undefined);
   }
 }
 

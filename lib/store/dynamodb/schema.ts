@@ -16,7 +16,7 @@ import {
 
 export const PARTITION_KEY = 'pk';
 export const SORT_KEY = 'sk';
-/** Epoch seconds after which DynamoDB may delete the item (leases nobody released). */
+/** Epoch seconds after which DynamoDB may delete the item: leases nobody released, tombstones of expunged messages. */
 export const TTL_ATTRIBUTE = 'expiresAt';
 
 export const KEY_SCHEMA: readonly KeySchemaElement[] = [
