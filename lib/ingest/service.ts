@@ -74,6 +74,8 @@ export async function ingestJob(deps: IngestDeps, job: IngestJob, preloaded?: Bu
   const parsed = await parseMessage(raw);
   const result: IngestResult = { delivered: [], forwarded: [], webhooks: 0, skipped: [] };
   const forwards = new Set<string>();
+  /** Our addresses whose routes or aliases forward the message, in order. */
+  const forwarders: string[] = [];
   const lookup = recipientLookup(deps.store, deps.directory);
 
   for (const recipient of job.rcptTo) {
@@ -88,7 +90,7 @@ export async function ingestJob(deps: IngestDeps, job: IngestJob, preloaded?: Bu
       continue;
     }
     for (const action of resolution.actions) {
-      await apply(deps, job, raw, parsed, recipient, action, result, forwards);
+      await apply(deps, job, raw, parsed, recipient, action, result, forwards, forwarders);
     }
   }
 
@@ -109,7 +111,16 @@ export async function ingestJob(deps: IngestDeps, job: IngestJob, preloaded?: Bu
 
   if (forwards.size > 0) {
     const to = [...forwards];
-    await deps.outbound.send({ id: `${job.id}-out`, from: job.mailFrom, to, raw });
+    // Mail of an authenticated sender is theirs to send; anything else is forwarded for the
+    // first of our addresses that forwards it.
+    const forwardedFor = job.authenticatedAs ? undefined : forwarders[0];
+    await deps.outbound.send({
+      id: `${job.id}-out`,
+      from: job.mailFrom,
+      to,
+      raw,
+      ...(forwardedFor ? { forwardedFor } : {}),
+    });
     result.forwarded.push(...to);
   }
   log.info(
@@ -128,6 +139,7 @@ async function apply(
   action: Action,
   result: IngestResult,
   forwards: Set<string>,
+  forwarders: string[],
 ) {
   switch (action.type) {
     case 'deliver': {
@@ -163,6 +175,7 @@ async function apply(
     }
     case 'forward':
       forwards.add(action.to);
+      if (!forwarders.includes(recipient)) forwarders.push(recipient);
       return;
     case 'webhook':
       await postWebhook(action.url, action.secret, messageEvent(job, parsed, recipient), deps.webhook);

@@ -4,6 +4,7 @@ import {
   type SendEmailCommandInput,
   type SESv2ClientConfig,
 } from '@aws-sdk/client-sesv2';
+import { rewriteForForward } from '../mail/forward-headers.js';
 import { PermanentOutboundError, TemporaryOutboundError, type OutboundError } from './errors.js';
 import type { Outbound, OutboundMessage } from './types.js';
 
@@ -39,7 +40,9 @@ const TRANSIENT_CLIENT_ERRORS = /throttl|toomanyrequests|limitexceeded|expired|t
 
 /**
  * Outbound over Amazon SES v2 SendEmail with raw content: the bytes go out exactly as given
- * (the Received header ingress added included), and the envelope is stated explicitly:
+ * (the Received header ingress added included) except for a forward whose author is not of
+ * the forwarding domain (`forwardedFor`: From rewritten, see rewriteForForward), and the
+ * envelope is stated explicitly:
  * Destination.ToAddresses are the envelope recipients (SES delivers to these and ignores the
  * To/Cc headers when Destination is given, which is what a forward or a Bcc needs), and
  * FromEmailAddress is the envelope sender.
@@ -63,10 +66,15 @@ export class SesOutbound implements Outbound {
 
   async send(message: OutboundMessage): Promise<{ accepted: string[] }> {
     const accepted: string[] = [];
+    // SES sends only from verified identities: a forward of someone else's mail goes as
+    // from the forwarding address, its envelope sender our bounce address (as for a bounce:
+    // what bounces must come to us, never loop back out through the forward).
+    const rewritten = message.forwardedFor ? rewriteForForward(message.raw, message.forwardedFor) : undefined;
+    const outgoing = rewritten ? { ...message, from: null, raw: rewritten } : message;
     for (let i = 0; i < message.to.length; i += SES_MAX_RECIPIENTS) {
       const to = message.to.slice(i, i + SES_MAX_RECIPIENTS);
       try {
-        await this.client.send(new SendEmailCommand(this.input(message, to)));
+        await this.client.send(new SendEmailCommand(this.input(outgoing, to)));
       } catch (err) {
         throw sesFailure(err, accepted.length);
       }

@@ -7,6 +7,12 @@ export interface OutboundMessage {
   raw: Buffer;
   /** Stable for one message and recipient set, so a retried send can be recognised downstream. */
   id: string;
+  /**
+   * For a forward: the address of ours it is forwarded for (the alias or routed address).
+   * An adapter that may only send from verified identities (SES) sends the message as from
+   * this address (lib/mail/forward-headers.ts); a smarthost relays the bytes as they are.
+   */
+  forwardedFor?: string;
 }
 
 export interface Outbound {

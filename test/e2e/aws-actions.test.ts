@@ -87,11 +87,14 @@ describe('forward and event actions on the aws backend', () => {
     await ingest(plainMessage(tag), ['ben@example.test']);
     const sent = await eventually(async () => {
       const all = await fetch(`${emulators().ses}/store`).then(
-        (r) => r.json() as Promise<{ emails: { subject: string }[] }>,
+        (r) => r.json() as Promise<{ emails: { subject: string; from: string }[] }>,
       );
       return all.emails.find((e) => e.subject === `Subject ${tag}`);
     });
     expect(sent).toBeDefined();
+    // Sent as from the routed address (SES sends only from verified identities).
+    expect(sent!.from).toContain('<ben@example.test>');
+    expect(sent!.from).toContain('Sender via example.test');
     expect(bus.calls.length).toBe(before);
   });
 });

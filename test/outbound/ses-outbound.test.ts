@@ -181,6 +181,48 @@ describe('SesOutbound against aws-ses-v2-local', () => {
     expect(await stored(subject)).toHaveLength(1);
   });
 
+  it("sends a forward of someone else's mail as from the forwarding address, the bounce address as sender", async () => {
+    // Prepare
+    const subject = uniqueName('ses-forward');
+    const raw = rawMessage(subject, randomBytes(100));
+    const before = calls.length;
+
+    // Act
+    await outbound.send({
+      id: 'job-4-out',
+      from: 'sender@far.test',
+      to: ['partner@elsewhere.test'],
+      raw,
+      forwardedFor: 'team@example.test',
+    });
+
+    // Assess: From is ours (SES sends only from verified identities), the body unchanged
+    const { input } = calls[before]!;
+    expect(input.FromEmailAddress).toBe('bounces@example.test');
+    const sent = Buffer.from(input.Content!.Raw!.Data!);
+    const header = sent.toString('latin1', 0, sent.indexOf('\r\n\r\n'));
+    expect(header).toContain('From: "Sender via example.test" <team@example.test>\r\n');
+    expect(header).toContain('Reply-To: Sender <sender@far.test>');
+    expect(sent.subarray(sent.indexOf('\r\n\r\n')).equals(raw.subarray(raw.indexOf('\r\n\r\n')))).toBe(true);
+    const [email] = await stored(subject);
+    expect(email!.from).toContain('<team@example.test>');
+
+    // A forward whose author is of the forwarding domain goes as it is.
+    const own = Buffer.from(
+      raw.toString('latin1').replace('Sender <sender@far.test>', 'Ann <ann@example.test>'),
+      'latin1',
+    );
+    await outbound.send({
+      id: 'job-5-out',
+      from: 'ann@example.test',
+      to: ['partner@elsewhere.test'],
+      raw: own,
+      forwardedFor: 'team@example.test',
+    });
+    expect(calls.at(-1)!.input.FromEmailAddress).toBe('ann@example.test');
+    expect(Buffer.from(calls.at(-1)!.input.Content!.Raw!.Data!).equals(own)).toBe(true);
+  });
+
   it('splits more than 50 recipients into several sends of the same bytes', async () => {
     const subject = uniqueName('ses-many');
     const raw = rawMessage(subject, randomBytes(10));
