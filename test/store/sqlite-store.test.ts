@@ -177,6 +177,46 @@ describe('SqliteStore on a file', () => {
     expect(third.uidValidity).toBe(now / 1000);
   });
 
+  it('forgets idempotency keys older than 15 days, pruning at most once an hour', async () => {
+    // Prepare
+    const DAY_MS = 24 * 60 * 60 * 1000;
+    const start = Date.UTC(2030, 0, 1);
+    let now = start;
+    const store = open({ now: () => now });
+    const keyed = (key: string) =>
+      store.appendMessage(ALICE, 'INBOX', makeNewMessage(), { idempotencyKey: key });
+    const keys = () => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return (db.prepare('SELECT key FROM idempotency ORDER BY created_at').all() as { key: string }[]).map(
+          (row) => row.key.split('\n')[1],
+        );
+      } finally {
+        db.close();
+      }
+    };
+    const a = await keyed('a');
+    now = start + 30 * 60_000;
+    await keyed('b');
+
+    // Act and assess: at 14 days a key still holds
+    now = start + 14 * DAY_MS;
+    expect(await keyed('a')).toEqual({ ...a, duplicate: true });
+    // Past 15 days a keyed append prunes what is older...
+    now = start + 15 * DAY_MS + 20 * 60_000;
+    await keyed('c');
+    expect(keys()).toEqual(['b', 'c']);
+    // ...not again within the hour (b is past its time by now)...
+    now = start + 15 * DAY_MS + 40 * 60_000;
+    await keyed('d');
+    expect(keys()).toEqual(['b', 'c', 'd']);
+    // ...but after it.
+    now = start + 15 * DAY_MS + 90 * 60_000;
+    await keyed('e');
+    expect(keys()).toEqual(['c', 'd', 'e']);
+    expect((await keyed('a')).duplicate).toBe(false);
+  });
+
   it('refuses a file whose schema is newer than the code', () => {
     // Prepare
     for (const store of opened.splice(0)) void store.close();

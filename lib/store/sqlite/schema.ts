@@ -107,6 +107,10 @@ const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // 3: idempotency keys are pruned by age (no job comes back after its queue dropped it).
+  `
+  CREATE INDEX idempotency_by_age ON idempotency (created_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

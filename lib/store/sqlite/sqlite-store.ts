@@ -124,6 +124,15 @@ interface RouteRow {
 const META_COLUMNS = 'mailbox_id, uid, modseq, flags, blob_key, size, internal_date, structure, summary';
 
 /**
+ * How long a delivery's idempotency key is kept: longer than any job can come back (the
+ * queue gives a job up after its tries; SQS keeps one 14 days at most), as the DynamoDB
+ * store keeps the tombstone of an expunged message's claim.
+ */
+const IDEMPOTENCY_RETENTION_MS = 15 * 24 * 60 * 60 * 1000;
+/** Keys past their time are deleted by a keyed append at most this often per process. */
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
  * Directory and MailStore on one SQLite file (WAL). Several processes may open the same
  * file: every write that takes more than one statement runs in one IMMEDIATE transaction,
  * so the read of UIDNEXT/HIGHESTMODSEQ and the write that bumps them cannot interleave
@@ -133,6 +142,7 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #now: () => number;
   readonly #statements = new Map<string, Database.Statement>();
+  #nextPruneAt = 0;
 
   private constructor(db: Database.Database, now: () => number) {
     this.#db = db;
@@ -553,6 +563,10 @@ export class SqliteStore implements Store {
         box.id,
       );
       if (scoped !== undefined) {
+        if (at >= this.#nextPruneAt) {
+          this.#nextPruneAt = at + PRUNE_INTERVAL_MS;
+          this.#run('DELETE FROM idempotency WHERE created_at < ?', at - IDEMPOTENCY_RETENTION_MS);
+        }
         this.#run(
           'INSERT INTO idempotency (account, key, mailbox_id, uid, modseq, created_at) VALUES (?, ?, ?, ?, ?, ?)',
           owner,
