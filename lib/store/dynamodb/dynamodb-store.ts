@@ -852,8 +852,9 @@ export class DynamoDbStore implements Store {
     /** The mailbox (id) our claim is in, and the UID it names. */
     let claimedIn: string | undefined;
     let uid = 0;
-    /** Whether this call wrote the claim, and the state item. */
+    /** Whether this call wrote the claim, tried to write a state item, and wrote one. */
     let claimed = false;
+    let tried = false;
     let stored = false;
     try {
       for (let attempt = 0; ; attempt++) {
@@ -887,14 +888,15 @@ export class DynamoDbStore implements Store {
           await this.#publish(box, state);
         } else if (uid === box.uidNext) {
           const item = stateItem(box.id, uid, box.highestModseq + 1, flags, message.size, cid, content, at);
+          tried = true;
           if (await this.#table.put(item, { exists: false })) {
             stored = true;
             const modseq = await this.#publish(box, item);
             if (modseq !== undefined) return { mailboxId: box.id, uid, modseq, duplicate: false };
           }
         } else {
-          // The UID named went to another message (or ours was expunged before this
-          // delivery came again): name UIDNEXT instead.
+          // The UID named went to another message (an earlier delivery of this key died
+          // before its state): name UIDNEXT instead.
           const moved = await this.#table.update(
             contentKey(box.id, cid, 'M', 0),
             { set: { uid: box.uidNext } },
@@ -908,8 +910,10 @@ export class DynamoDbStore implements Store {
         }
       }
     } catch (err) {
-      // An append without a key leaves nothing behind; a keyed one keeps its claim for the retry.
-      if (key === undefined && claimed && !stored) {
+      // An append without a key leaves nothing behind, unless a state may point at its
+      // content (a put that failed without an answer may have been written); a keyed one
+      // keeps its claim for the retry.
+      if (key === undefined && claimed && !tried) {
         await this.#dropContent(box.id, [{ cid, ...partCounts(content) }]);
       }
       throw err;
