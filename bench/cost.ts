@@ -616,11 +616,7 @@ async function run(params: Params, cleanups: (() => Promise<void>)[]): Promise<R
   const sendSeconds = (performance.now() - sendStart) / 1000;
   const ingestStart = performance.now();
   if (params.runner === 'after') await runner.drain();
-  const countAll = async () => {
-    let sum = 0;
-    for (const account of recipients) sum += await count(account);
-    return sum;
-  };
+  const countAll = async () => (await Promise.all(recipients.map(count))).reduce((a, b) => a + b, 0);
   await waitFor('ingest', async () => (await countAll()) >= params.messages, 120_000);
   if (runnerStarted) {
     runnerStarted = false;

@@ -1,6 +1,6 @@
 import { parseAddressList } from './address.js';
 import { decodeRawHeader } from './charset.js';
-import { parseHeaderBlock } from './header.js';
+import { firstField, parseHeaderBlock } from './header.js';
 import { decodeWords } from './summary.js';
 
 /*
@@ -24,64 +24,39 @@ const WORD_BYTES = 45;
  */
 export function rewriteForForward(raw: Buffer, via: string): Buffer | undefined {
   const viaDomain = via.slice(via.lastIndexOf('@') + 1).toLowerCase();
-  const { bodyStart } = parseHeaderBlock(raw, 0, raw.length);
-  const fields = splitFields(raw.toString('latin1', 0, bodyStart));
-  const from = fields.find((field) => field.key === 'from');
+  const { fields, headerEnd } = parseHeaderBlock(raw, 0, raw.length);
+  const from = firstField(fields, 'from');
   const author = from ? authorOf(from.value) : undefined;
   if (author && author.host.toLowerCase() === viaDomain) return undefined;
 
-  const hasReplyTo = fields.some((field) => field.key === 'reply-to');
-  const out: string[] = [];
+  const name = `${author?.name || author?.address || 'unknown sender'} via ${viaDomain}`;
+  let added = `From: ${phrase(name)} <${via}>\r\n`;
+  // The author's own From field, renamed: its folding and encoding stay as they were.
+  if (from && !firstField(fields, 'reply-to')) {
+    added += 'Reply-To' + raw.toString('latin1', from.start + from.name.length, from.end);
+  }
+  // Copy the raw octets between the fields that go; the new fields take the first From's place.
+  const pieces: Buffer[] = [];
+  let copied = 0;
   let placed = false;
-  const place = () => {
-    out.push(
-      `From: ${phrase(`${author?.name || author?.address || 'unknown sender'} via ${viaDomain}`)} <${via}>\r\n`,
-    );
-    // The author's own From field, renamed: its folding and encoding stay as they were.
-    if (from && !hasReplyTo) out.push('Reply-To:' + from.text.slice(from.text.indexOf(':') + 1));
-    placed = true;
-  };
   for (const field of fields) {
-    if (field.key === 'from' && !placed) place();
-    if (field.key !== null && DROPPED.has(field.key)) continue;
-    // The blank line that ends the header: a message without From gets one before it.
-    if (field.key === null && field.text.trim() === '' && !placed) place();
-    out.push(field.text);
+    if (!DROPPED.has(field.key)) continue;
+    pieces.push(raw.subarray(copied, field.start));
+    if (field.key === 'from' && !placed) {
+      pieces.push(Buffer.from(added, 'latin1'));
+      placed = true;
+    }
+    copied = field.end;
   }
   if (!placed) {
-    // No blank line: the whole message is header.
-    if (out.length > 0 && !out.at(-1)!.endsWith('\n')) out.push('\r\n');
-    place();
+    // No From: before the blank line (or at the end of a message that is all header).
+    pieces.push(raw.subarray(copied, headerEnd));
+    if (headerEnd > 0 && raw[headerEnd - 1] !== 0x0a) pieces.push(Buffer.from('\r\n'));
+    pieces.push(Buffer.from(added, 'latin1'));
+    copied = headerEnd;
   }
-  return Buffer.concat([Buffer.from(out.join(''), 'latin1'), raw.subarray(bodyStart)]);
-}
-
-interface RawField {
-  /** Lower-case name; null for a line that is not a field (the blank line, stray text). */
-  key: string | null;
-  /** Unfolded value. */
-  value: string;
-  /** The field's octets as they were (latin1), folding and line ends included. */
-  text: string;
-}
-
-/** The header's fields, each with its continuation lines, as latin1 text. */
-function splitFields(header: string): RawField[] {
-  const lines = header.match(/[^\n]*\n|[^\n]+$/g) ?? [];
-  const fields: RawField[] = [];
-  for (const line of lines) {
-    const last = fields.at(-1);
-    if ((line.startsWith(' ') || line.startsWith('\t')) && last?.key) {
-      last.text += line;
-      last.value += line.replace(/\r?\n$/, '');
-      continue;
-    }
-    const colon = line.indexOf(':');
-    const name = colon > 0 ? line.slice(0, colon) : '';
-    const key = name !== '' && !/[\s]/.test(name) ? name.toLowerCase() : null;
-    fields.push({ key, value: key ? line.slice(colon + 1).replace(/\r?\n$/, '') : '', text: line });
-  }
-  return fields;
+  pieces.push(raw.subarray(copied));
+  return Buffer.concat(pieces);
 }
 
 /** The first address of a From value, and its display name decoded. */

@@ -19,10 +19,15 @@ export interface HeaderField {
   key: string;
   /** Unfolded value (CRLF before WSP removed), leading and trailing white space trimmed, latin1. */
   value: string;
+  /** Octets of the field in the raw message: its first line's start, past its last line's end. */
+  start: number;
+  end: number;
 }
 
 export interface HeaderBlock {
   fields: HeaderField[];
+  /** First octet of the blank line that ends the header; `end` when there is none. */
+  headerEnd: number;
   /** First octet after the blank line that ends the header; `end` when there is none (no body). */
   bodyStart: number;
 }
@@ -40,6 +45,8 @@ export function parseHeaderBlock(raw: Buffer, start: number, end: number): Heade
   // many lines costs one join rather than repeated concatenation.
   let name: string | null = null;
   let pieces: string[] = [];
+  let fieldStart = start;
+  let fieldEnd = start;
   const view = raw.subarray(0, end);
 
   const flush = (): void => {
@@ -48,7 +55,7 @@ export function parseHeaderBlock(raw: Buffer, start: number, end: number): Heade
         /^[ \t]+|[ \t\r]+$/g,
         '',
       );
-      fields.push({ name, key: name.toLowerCase(), value });
+      fields.push({ name, key: name.toLowerCase(), value, start: fieldStart, end: fieldEnd });
     }
     name = null;
     pieces = [];
@@ -64,13 +71,16 @@ export function parseHeaderBlock(raw: Buffer, start: number, end: number): Heade
     if (lineEnd === pos && lf !== -1) {
       // the empty line: end of header
       flush();
-      return { fields, bodyStart: next };
+      return { fields, headerEnd: pos, bodyStart: next };
     }
 
     const first = raw[pos];
     if (first === SP || first === HTAB) {
       // continuation of a folded field (RFC 5322 §2.2.3: unfolding removes only the CRLF)
-      if (name !== null) pieces.push(raw.toString('latin1', pos, lineEnd));
+      if (name !== null) {
+        pieces.push(raw.toString('latin1', pos, lineEnd));
+        fieldEnd = next;
+      }
     } else {
       flush();
       const found = raw.subarray(pos, lineEnd).indexOf(COLON);
@@ -81,13 +91,15 @@ export function parseHeaderBlock(raw: Buffer, start: number, end: number): Heade
         if (/^[\x21-\x39\x3b-\x7e]+$/.test(fieldName)) {
           name = fieldName;
           pieces = [raw.toString('latin1', colon + 1, lineEnd)];
+          fieldStart = pos;
+          fieldEnd = next;
         }
       }
     }
     pos = next;
   }
   flush();
-  return { fields, bodyStart: end };
+  return { fields, headerEnd: end, bodyStart: end };
 }
 
 /** The first field named `key` (lower case), or undefined. */

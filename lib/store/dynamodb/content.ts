@@ -61,13 +61,27 @@ export async function encodeContent(
     summary: message.summary,
   };
   const metaBytes = deflateRawSync(JSON.stringify(meta));
-  // The text may be a megabyte or more: deflate it off the event loop.
-  const textBytes = await deflateAsync(JSON.stringify([message.headerText, message.bodyText]));
-  if (metaBytes.length + textBytes.length <= INLINE_BYTES) {
+  const room = INLINE_BYTES - metaBytes.length;
+  // The text may be a megabyte or more: deflate it off the event loop, and when it is to be
+  // kept only if it fits inline, stop as soon as it does not.
+  const textBytes = await deflateText(message, options.textElsewhere ? Math.max(room, 0) : undefined);
+  if (textBytes !== undefined && textBytes.length <= room) {
     return { meta: [metaBytes], text: [], inline: textBytes, bytes: metaBytes.length + textBytes.length };
   }
-  if (options.textElsewhere) return { meta: split(metaBytes), text: [], bytes: metaBytes.length };
+  if (textBytes === undefined) return { meta: split(metaBytes), text: [], bytes: metaBytes.length };
   return { meta: split(metaBytes), text: split(textBytes), bytes: metaBytes.length + textBytes.length };
+}
+
+/** The text deflated; undefined when it comes to more than `atMost` bytes (when given). */
+async function deflateText(message: TextFields, atMost?: number): Promise<Buffer | undefined> {
+  const json = JSON.stringify([message.headerText, message.bodyText]);
+  if (atMost === undefined) return deflateAsync(json);
+  try {
+    return await deflateAsync(json, { maxOutputLength: Math.max(atMost, 1) });
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+    throw err;
+  }
 }
 
 export function decodeMeta(parts: readonly Uint8Array[]): MetaFields {

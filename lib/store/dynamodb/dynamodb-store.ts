@@ -887,7 +887,13 @@ export class DynamoDbStore implements Store {
           // Another append's, pending: publish it, then take the next UID.
           await this.#publish(box, state);
         } else if (uid === box.uidNext) {
-          const item = stateItem(box.id, uid, box.highestModseq + 1, flags, message.size, cid, content, at);
+          const item = stateItem(box.id, uid, box.highestModseq + 1, {
+            flags: JSON.stringify(flags),
+            size: message.size,
+            cid,
+            at,
+            ...partCounts(content),
+          });
           tried = true;
           if (await this.#table.put(item, { exists: false })) {
             stored = true;
@@ -1073,17 +1079,13 @@ export class DynamoDbStore implements Store {
           modseq += 1;
           if (!copy.flags.includes(SEEN)) unseen += 1;
           ops.push({
-            put: {
-              ...stateKey(box.id, uid),
-              uid,
-              modseq,
-              amod: modseq,
+            put: stateItem(box.id, uid, modseq, {
               flags: copy.state.flags,
               size: copy.state.size,
               cid: copy.cid,
               at,
               ...partCounts(copy.state),
-            } satisfies StateItem,
+            }),
             if: { exists: false },
             onFail: RETRY,
           });
@@ -1274,24 +1276,20 @@ export class DynamoDbStore implements Store {
   async #appendedSince(box: MailboxItem, sinceModseq: number): Promise<StateItem[]> {
     const found: StateItem[] = [];
     if (box.uidNext <= 1) return found;
-    let pageSize = 8;
-    let start: Key | undefined;
-    for (;;) {
-      const page = await this.#table.query<StateItem>({
-        pk: boxPk(box.id),
-        between: [stateSk(1), start === undefined ? stateSk(box.uidNext - 1) : start.sk],
-        reverse: true,
-        limit: pageSize,
-      });
+    const pages = this.#table.pages<StateItem>({
+      pk: boxPk(box.id),
+      between: [stateSk(1), stateSk(box.uidNext - 1)],
+      reverse: true,
+      pageSize: 8,
+      pageGrowth: 8,
+    });
+    for await (const page of pages) {
       for (const state of page) {
-        if (start !== undefined && state.sk === start.sk) continue;
         if (state.amod <= sinceModseq) return found;
         found.push(state);
       }
-      if (page.length < pageSize) return found;
-      start = page.at(-1);
-      pageSize = Math.min(pageSize * 8, 1000);
     }
+    return found;
   }
 
   // ----------------------------------------------------------------- leases
@@ -1505,27 +1503,14 @@ function partCounts(parts: EncodedContent | Pick<StateItem, 'metaParts' | 'textP
   return { ...(meta !== 1 ? { metaParts: meta } : {}), ...(text !== 1 ? { textParts: text } : {}) };
 }
 
+/** A new message's state item: appended with this MODSEQ, at this UID. */
 function stateItem(
   mailboxId: string,
   uid: number,
   modseq: number,
-  flags: string[],
-  size: number,
-  cid: string,
-  content: EncodedContent,
-  at: number,
+  fields: Pick<StateItem, 'flags' | 'size' | 'cid' | 'at' | 'metaParts' | 'textParts'>,
 ): StateItem {
-  return {
-    ...stateKey(mailboxId, uid),
-    uid,
-    modseq,
-    amod: modseq,
-    flags: JSON.stringify(flags),
-    size,
-    cid,
-    at,
-    ...partCounts(content),
-  };
+  return { ...stateKey(mailboxId, uid), uid, modseq, amod: modseq, ...fields };
 }
 
 /** The content items of a message: metadata parts (the first with the inline text), then text parts. */

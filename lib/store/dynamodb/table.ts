@@ -171,6 +171,8 @@ export interface QueryOptions {
   reverse?: boolean;
   /** Items asked for per request (a page), when fewer than the rest of `limit`. */
   pageSize?: number;
+  /** Each page asks for this many times the items of the one before (a first small page). */
+  pageGrowth?: number;
 }
 
 export class Table {
@@ -239,9 +241,11 @@ export class Table {
         ? {}
         : { ProjectionExpression: options.attributes.map((a) => expression.name(a)).join(', ') };
     let remaining = options.limit ?? Infinity;
+    let pageSize = options.pageSize ?? Infinity;
     let start: Item | undefined;
     while (remaining > 0) {
-      const pageLimit = Math.min(remaining, options.pageSize ?? Infinity);
+      const pageLimit = Math.min(remaining, pageSize);
+      pageSize *= options.pageGrowth ?? 1;
       const output = await this.#call(() =>
         this.client.send(
           new QueryCommand({
